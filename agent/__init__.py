@@ -1,0 +1,1 @@
+"""Forwarding agent: sinks (NAS, regional server), delivery scheduling, record signing."""

@@ -1,0 +1,1 @@
+"""Technician tooling: discovery, configuration, identity, installation and self-test."""
