@@ -19,7 +19,7 @@ class EdgeError(Exception):
 
 
 class ConfigError(EdgeError):
-    """The configuration cannot be used; the message names the file, the key and what was expected."""
+    """The configuration cannot be used; the message names file, key and what was expected."""
 
     def __init__(self, source: str, key: str, expected: str) -> None:
         self.source = source

@@ -1,0 +1,57 @@
+"""Operator alarms: raised once, visible in the API, metrics and log until cleared."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from edge.records import utc_timestamp
+
+log = logging.getLogger("midas_edge.alarms")
+
+
+class Alarm(msgspec.Struct, frozen=True):
+    """An active (or just cleared) condition an operator must see."""
+
+    code: str
+    message: str
+    raised_at: str
+    active: bool = True
+
+
+class Alarms:
+    """The set of active alarms; each transition is logged once and reported to `on_change`."""
+
+    def __init__(self, on_change: Callable[[Alarm], None] | None = None) -> None:
+        self._active: dict[str, Alarm] = {}
+        self._on_change = on_change
+
+    def set_listener(self, on_change: Callable[[Alarm], None]) -> None:
+        self._on_change = on_change
+
+    def raise_(self, code: str, message: str) -> None:
+        current = self._active.get(code)
+        if current is not None and current.message == message:
+            return
+        alarm = Alarm(code, message, utc_timestamp(time.time_ns() // 1_000_000))
+        self._active[code] = alarm
+        log.error("alarm raised", extra={"alarm": code, "detail": message})
+        if self._on_change:
+            self._on_change(alarm)
+
+    def clear(self, code: str) -> None:
+        alarm = self._active.pop(code, None)
+        if alarm is None:
+            return
+        log.warning("alarm cleared", extra={"alarm": code})
+        if self._on_change:
+            self._on_change(msgspec.structs.replace(alarm, active=False))
+
+    def is_active(self, code: str) -> bool:
+        return code in self._active
+
+    def active(self) -> list[Alarm]:
+        return sorted(self._active.values(), key=lambda a: a.raised_at)

@@ -1,0 +1,1 @@
+"""Local API on loopback: health, devices, records, Server-Sent Events, Prometheus metrics."""

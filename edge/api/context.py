@@ -1,0 +1,27 @@
+"""What the local API reads from the daemon (it never writes to the store)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from edge.alarms import Alarms
+from edge.events import Hub
+from edge.metrics import Metrics
+from edge.store import Store
+
+
+@dataclass(slots=True)
+class ApiContext:
+    workstation: str
+    store: Store
+    hub: Hub
+    alarms: Alarms
+    metrics: Metrics
+    devices: Callable[[], list[dict[str, object]]]
+    token: str
+
+
+CONTEXT: web.AppKey[ApiContext] = web.AppKey("context", ApiContext)

@@ -1,0 +1,38 @@
+"""The API bearer token: created once in the data dir, readable by the daemon's user only."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+TOKEN_FILE = "api-token"  # noqa: S105  # a file name, not a secret
+
+
+def load_or_create(data_dir: Path) -> str:
+    """The token in `data_dir`, creating it (mode 0600, atomically) on first start."""
+    path = data_dir / TOKEN_FILE
+    try:
+        token = path.read_text().strip()
+        if token:
+            return token
+    except FileNotFoundError:
+        pass
+    token = secrets.token_urlsafe(32)
+    tmp = path.with_name(f".{TOKEN_FILE}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, token.encode() + b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return token
+
+
+def read(data_dir: Path) -> str | None:
+    """The existing token, or None (for CLI commands talking to a running daemon)."""
+    try:
+        return (data_dir / TOKEN_FILE).read_text().strip() or None
+    except OSError:
+        return None

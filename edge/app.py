@@ -1,0 +1,188 @@
+"""Composition root: wires config, store, pipeline, devices, API and systemd notify together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+
+import msgspec
+
+from drivers.base import CaptureKind, Driver
+from drivers.registry import Registry, default_registry
+from edge import __version__
+from edge.alarms import Alarm, Alarms
+from edge.api import token
+from edge.api.context import ApiContext
+from edge.api.server import ApiServer
+from edge.config import Config, DeviceConfig
+from edge.devices import DeviceSupervisor, resolve_drivers
+from edge.errors import EdgeError
+from edge.events import Event, Hub
+from edge.metrics import Metrics
+from edge.normalize import Normalizer, Parser
+from edge.notify import Notifier, stuck_probe, watchdog
+from edge.pipeline import Pipeline
+from edge.store import Store
+
+log = logging.getLogger("midas_edge.app")
+
+SHUTDOWN_TIMEOUT_S = 10.0
+# A writer or pipeline busy on one batch longer than this is stuck: withhold the watchdog.
+STUCK_AFTER_S = 10.0
+
+
+class App:
+    """The daemon. `run()` returns after `request_stop()`, once everything in flight is durable."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        source: str = "<config>",
+        registry: Registry = default_registry,
+        notifier: Notifier | None = None,
+        parsers: Mapping[CaptureKind, Parser] | None = None,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.registry = registry
+        self.notifier = notifier or Notifier()
+        self.hub = Hub()
+        self.metrics = Metrics()
+        self.alarms = Alarms(self._alarm_changed)
+        self.store = Store(
+            config.data_dir,
+            quota=config.storage.quota_bytes,
+            min_free=config.storage.min_free_bytes,
+            sinks=[(s.name, s.required) for s in config.sinks],
+            queue_size=config.pipeline.queue_size,
+        )
+        self.normalizer = Normalizer(config.workstation.id, dict(parsers or {}))
+        self.supervisors: list[DeviceSupervisor] = []
+        self.pipeline: Pipeline | None = None
+        self.api_url = ""
+        self.token = ""
+        self.ready = asyncio.Event()
+        self.started_at = time.monotonic()
+        self._stop = asyncio.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _alarm_changed(self, alarm: Alarm) -> None:
+        self.metrics.alarms.labels(code=alarm.code).set(1 if alarm.active else 0)
+        self.hub.publish(Event("alarm", msgspec.json.encode(alarm)))
+
+    def _space_changed(self, reason: str | None) -> None:
+        if reason is None:
+            self.alarms.clear("storage_full")
+        else:
+            self.alarms.raise_("storage_full", f"captures are being refused: {reason}")
+
+    def device_snapshots(self) -> list[dict[str, object]]:
+        return [s.snapshot() for s in self.supervisors]
+
+    async def run(self) -> None:
+        drivers = resolve_drivers(self.config, self.registry, self.source)
+        async with self.store:
+            if self.store.quarantined is not None:
+                self.alarms.raise_(
+                    "store_quarantined",
+                    f"the record database failed its integrity check and was moved aside as "
+                    f"{self.store.quarantined.name}; a new one was started",
+                )
+            self.store.on_space(self._space_changed)
+            self.token = token.load_or_create(self.config.data_dir)
+            self.pipeline = Pipeline(
+                self.store, self.normalizer, self.hub, self.metrics, self.config.pipeline.queue_size
+            )
+            self.supervisors = [
+                self._supervisor(device, drivers[device.name])
+                for device in self.config.devices
+                if device.enabled
+            ]
+            api = ApiServer(
+                ApiContext(
+                    self.config.workstation.id,
+                    self.store,
+                    self.hub,
+                    self.alarms,
+                    self.metrics,
+                    self.device_snapshots,
+                    self.token,
+                ),
+                self.config.api.listen,
+            )
+            try:
+                self.api_url = await api.start()
+            except OSError as exc:
+                raise EdgeError(
+                    f"the local API cannot listen on {self.config.api.listen} ({exc.strerror})"
+                ) from exc
+            try:
+                await self._supervise(self.pipeline)
+            finally:
+                self.hub.close()
+                await api.stop()
+                self.notifier.close()
+
+    def _supervisor(self, device: DeviceConfig, cls: type[Driver]) -> DeviceSupervisor:
+        return DeviceSupervisor(
+            device,
+            lambda: cls(device.url, device.options),
+            self._pipeline(),
+            self.hub,
+            self.alarms,
+            self.metrics,
+        )
+
+    def _pipeline(self) -> Pipeline:
+        if self.pipeline is None:
+            raise EdgeError("the pipeline is not running")
+        return self.pipeline
+
+    async def _supervise(self, pipeline: Pipeline) -> None:
+        async with asyncio.TaskGroup() as tg:
+            writer = tg.create_task(self.store.run_writer(), name="store-writer")
+            worker = tg.create_task(pipeline.run(), name="pipeline")
+            devices = [
+                tg.create_task(s.run(), name=f"device:{s.config.name}") for s in self.supervisors
+            ]
+            probes = {
+                "store writer": stuck_probe(lambda: self.store.writer.busy_since, STUCK_AFTER_S),
+                "pipeline": stuck_probe(lambda: pipeline.busy_since, STUCK_AFTER_S),
+            }
+            dog = tg.create_task(watchdog(self.notifier, probes), name="watchdog")
+            self.notifier.send("READY=1", f"STATUS=ready, {len(devices)} devices")
+            self.ready.set()
+            log.info(
+                "ready",
+                extra={
+                    "api": self.api_url,
+                    "version": __version__,
+                    "workstation": self.config.workstation.id,
+                    "devices": len(devices),
+                    "start_s": round(time.monotonic() - self.started_at, 3),
+                },
+            )
+            await self._stop.wait()
+            log.info("stopping")
+            self.notifier.send("STOPPING=1")
+            try:
+                async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
+                    for task in devices:
+                        task.cancel()
+                    if devices:
+                        await asyncio.wait(devices)
+                    await pipeline.close()
+                    await worker
+                    await self.store.stop_writer()
+                    await writer
+            except TimeoutError:
+                log.error("shutdown timed out; stopping what is left")
+                raise EdgeError("shutdown did not finish in time") from None
+            finally:
+                dog.cancel()
+        log.info("stopped", extra={"last_seq": self.store.writer.last_seq})

@@ -1,0 +1,141 @@
+"""`midas-edge <command>`: exit 0 ok, 1 when the input or the system is not ok, 2 usage error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from drivers.registry import default_registry
+from edge import __version__, demo, jsonlog, records, runner
+from edge.app import App
+from edge.config import Config, check_data_dir, load, resolve_path
+from edge.devices import resolve_drivers
+from edge.errors import ConfigError, EdgeError
+from edge.store.store import DB_NAME
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _load_checked(path_arg: str | None) -> tuple[Config, str]:
+    path = resolve_path(path_arg)
+    config = load(path)
+    resolve_drivers(config, default_registry, str(path))
+    return config, str(path)
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config, source = _load_checked(args.path or args.config)
+    check_data_dir(config, source)
+    print(
+        f"{source}: ok (workstation {config.workstation.id}, {len(config.devices)} devices, "
+        f"{len(config.sinks)} sinks)"
+    )
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(records.json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config, source = _load_checked(args.config)
+    check_data_dir(config, source)
+    jsonlog.setup(config.log.level)
+    return runner.run(App(config, source=source))
+
+
+def cmd_records(args: argparse.Namespace) -> int:
+    config = load(resolve_path(args.config))
+    path = config.data_dir / DB_NAME
+    if not path.exists():
+        print(f"error: no record store at {path}", file=sys.stderr)
+        return EXIT_FAIL
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(
+                "SELECT body FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
+                (args.after, args.limit),
+            ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        print(f"error: the record store cannot be read ({exc})", file=sys.stderr)
+        return EXIT_FAIL
+    for (body,) in rows:
+        sys.stdout.write(bytes(body).decode() + "\n")
+    return EXIT_OK
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    config, _ = _load_checked(args.config)
+    print("configured devices:")
+    for device in config.devices:
+        state = "" if device.enabled else " (disabled)"
+        print(f"  {device.name}: driver {device.driver}, {device.url}{state}")
+    if not config.devices:
+        print("  (none)")
+    print("known drivers: " + ", ".join(default_registry.names()))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    return demo.run_demo(duration=args.duration, data_dir=args.data_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="midas-edge", description="Border-post capture daemon and tools."
+    )
+    parser.add_argument("--version", action="version", version=f"midas-edge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help="config file (default: $MIDAS_EDGE_CONFIG or /etc/...)")
+        return p
+
+    with_config(sub.add_parser("run", help="run the daemon")).set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo", help="run the daemon on simulated devices, nothing to configure")
+    demo.add_argument("--duration", type=float, default=None, help="seconds (default: until ^C)")
+    demo.add_argument("--data-dir", type=Path, default=None, help="keep data here (default: temp)")
+    demo.set_defaults(func=cmd_demo)
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = with_config(config_sub.add_parser("check", help="validate a config file"))
+    check.add_argument("path", nargs="?", help="config file to check")
+    check.set_defaults(func=cmd_config_check)
+
+    sub.add_parser("schema", help="print the record JSON Schema").set_defaults(func=cmd_schema)
+
+    recs = with_config(sub.add_parser("records", help="print stored records as JSON lines"))
+    recs.add_argument("--after", type=int, default=0, help="only records after this sequence")
+    recs.add_argument("--limit", type=int, default=100, help="at most this many")
+    recs.set_defaults(func=cmd_records)
+
+    devices = with_config(sub.add_parser("devices", help="configured devices and known drivers"))
+    devices.set_defaults(func=cmd_devices)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except EdgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Versioned schema migrations, applied in one transaction each, after a backup copy."""
+
+from __future__ import annotations
+
+# Each migration: (version, statements). Never edit a released migration; append a new one.
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE meta (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE records (
+                seq INTEGER PRIMARY KEY,
+                id TEXT NOT NULL UNIQUE,
+                captured_at TEXT NOT NULL,
+                device TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                body BLOB NOT NULL,
+                purged_at TEXT
+            )""",
+            """CREATE TABLE blobs (
+                sha256 TEXT PRIMARY KEY,
+                size INTEGER NOT NULL,
+                media_type TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE record_blobs (
+                seq INTEGER NOT NULL REFERENCES records (seq),
+                sha256 TEXT NOT NULL REFERENCES blobs (sha256),
+                role TEXT NOT NULL,
+                PRIMARY KEY (seq, sha256)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX record_blobs_by_sha ON record_blobs (sha256)",
+            """CREATE TABLE sinks (
+                name TEXT PRIMARY KEY,
+                required INTEGER NOT NULL,
+                added_at TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            """CREATE TABLE deliveries (
+                sink TEXT NOT NULL REFERENCES sinks (name),
+                seq INTEGER NOT NULL REFERENCES records (seq),
+                state TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'delivered', 'dead')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL NOT NULL DEFAULT 0,
+                last_error TEXT,
+                delivered_at TEXT,
+                receipt TEXT,
+                PRIMARY KEY (sink, seq)
+            ) WITHOUT ROWID""",
+            "CREATE INDEX deliveries_due ON deliveries (sink, state, next_attempt_at)",
+        ),
+    ),
+)
+
+LATEST = MIGRATIONS[-1][0]

@@ -1,0 +1,216 @@
+"""The single writer: group commit of queued records, one transaction and one fsync per batch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+import msgspec
+
+from edge import records
+from edge.errors import StorageFullError, StoreError
+from edge.records import Record
+
+log = logging.getLogger("midas_edge.store")
+
+MAX_BATCH = 512
+# After this long without writes, checkpoint the WAL so it does not hold the day's captures.
+IDLE_CHECKPOINT_S = 5.0
+
+
+@dataclass(slots=True)
+class Pending:
+    """A record waiting for its commit; `done` resolves to the committed record."""
+
+    record: Record
+    done: asyncio.Future[Record]
+
+
+class _Stop:
+    pass
+
+
+_STOP = _Stop()
+
+# Called before each batch with the bytes it adds; returns a refusal reason or None.
+SpaceCheck = Callable[[int], str | None]
+# (committed records, their JSON bodies, seconds the commit took)
+CommitListener = Callable[[Sequence[Record], Sequence[bytes], float], None]
+
+
+class Writer:
+    """Owns the write connection. Records are acknowledged only after their COMMIT returns."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        last_seq: int,
+        sinks: Sequence[str],
+        queue_size: int,
+        check_space: SpaceCheck,
+        on_commit: CommitListener,
+        on_refused: Callable[[str], None],
+    ) -> None:
+        self._conn = conn
+        self._seq = last_seq
+        self._sinks = tuple(sinks)
+        self._queue: asyncio.Queue[Pending | _Stop] = asyncio.Queue(maxsize=queue_size)
+        self._check_space = check_space
+        self._on_commit = on_commit
+        self._on_refused = on_refused
+        self.busy_since: float | None = None
+        self.last_progress = time.monotonic()
+        self.commits = 0
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
+
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    async def submit(self, pending: Pending) -> None:
+        """Queue a record; waits while the queue is full (backpressure, never loss)."""
+        await self._queue.put(pending)
+
+    async def stop(self) -> None:
+        """Ask the writer to finish everything queued so far and return."""
+        await self._queue.put(_STOP)
+
+    async def run(self) -> None:
+        dirty = False
+        while True:
+            try:
+                if dirty:
+                    item = await asyncio.wait_for(self._queue.get(), IDLE_CHECKPOINT_S)
+                else:
+                    item = await self._queue.get()
+            except TimeoutError:
+                await self._checkpoint()
+                dirty = False
+                continue
+            self.last_progress = time.monotonic()
+            stop = isinstance(item, _Stop)
+            batch: list[Pending] = [] if isinstance(item, _Stop) else [item]
+            while not stop and len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                if isinstance(nxt, _Stop):
+                    stop = True
+                else:
+                    batch.append(nxt)
+            if batch:
+                await self._commit(batch)
+                dirty = True
+            if stop:
+                if dirty:
+                    await self._checkpoint()
+                return
+
+    async def _checkpoint(self) -> None:
+        try:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            # A checkpoint that fails (disk full, reader holding the WAL) is retried next idle.
+            log.warning("wal checkpoint failed", extra={"error": str(exc)})
+
+    def _refuse(self, batch: Sequence[Pending], error: StoreError) -> None:
+        for pending in batch:
+            if not pending.done.done():
+                pending.done.set_exception(error)
+        self._on_refused(str(error))
+
+    async def _commit(self, batch: list[Pending]) -> None:
+        started = time.monotonic()
+        self.busy_since = started
+        try:
+            await self._commit_batch(batch, started)
+        finally:
+            self.busy_since = None
+            self.last_progress = time.monotonic()
+
+    async def _commit_batch(self, batch: list[Pending], started: float) -> None:
+        # A caller that stopped waiting does not withdraw its capture: it is still committed.
+        live = batch
+        first_seq = self._seq + 1
+        committed: list[Record] = []
+        bodies: list[bytes] = []
+        rows: list[tuple[int, str, str, str, str, bytes]] = []
+        blob_rows: list[tuple[str, int, str, str]] = []
+        link_rows: list[tuple[int, str, str]] = []
+        size = 0
+        for offset, pending in enumerate(live):
+            record = msgspec.structs.replace(pending.record, seq=first_seq + offset)
+            body = records.encode(record)
+            size += len(body)
+            committed.append(record)
+            bodies.append(body)
+            rows.append(
+                (record.seq, record.id, record.captured_at, record.device.name, record.kind, body)
+            )
+            for ref in record.blobs:
+                blob_rows.append((ref.sha256, ref.size, ref.media_type, record.captured_at))
+                link_rows.append((record.seq, ref.sha256, ref.role))
+        refusal = self._check_space(size)
+        if refusal is not None:
+            self._refuse(live, StorageFullError(refusal))
+            return
+        delivery_rows = [(sink, r.seq) for sink in self._sinks for r in committed]
+        try:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.executemany(
+                    "INSERT INTO records (seq, id, captured_at, device, kind, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                if blob_rows:
+                    await self._conn.executemany(
+                        "INSERT OR IGNORE INTO blobs (sha256, size, media_type, created_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        blob_rows,
+                    )
+                    await self._conn.executemany(
+                        "INSERT OR IGNORE INTO record_blobs (seq, sha256, role) VALUES (?, ?, ?)",
+                        link_rows,
+                    )
+                if delivery_rows:
+                    await self._conn.executemany(
+                        "INSERT INTO deliveries (sink, seq) VALUES (?, ?)", delivery_rows
+                    )
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+        except sqlite3.Error as exc:
+            full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            if full:
+                error: StoreError = StorageFullError("the disk is full")
+            else:
+                error = StoreError(f"commit failed: {exc}")
+            log.error(
+                "store commit failed",
+                extra={"error": str(exc), "records": len(live), "first_seq": first_seq},
+            )
+            self._refuse(live, error)
+            return
+        self._seq = committed[-1].seq
+        self.commits += 1
+        for pending, record in zip(live, committed, strict=True):
+            if not pending.done.done():
+                pending.done.set_result(record)
+        self._on_commit(committed, bodies, time.monotonic() - started)
+
+    async def _rollback(self) -> None:
+        try:
+            await self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            # SQLite may already have rolled back (e.g. on SQLITE_FULL); nothing is left open.
+            log.debug("rollback after failed commit", extra={"error": str(exc)})
