@@ -25,30 +25,31 @@ class Alarm(msgspec.Struct, frozen=True):
 class Alarms:
     """The set of active alarms; each transition is logged once and reported to `on_change`."""
 
-    def __init__(self, on_change: Callable[[Alarm], None] | None = None) -> None:
+    def __init__(self) -> None:
         self._active: dict[str, Alarm] = {}
-        self._on_change = on_change
+        self._listeners: list[Callable[[Alarm], None]] = []
 
-    def set_listener(self, on_change: Callable[[Alarm], None]) -> None:
-        self._on_change = on_change
+    def add_listener(self, on_change: Callable[[Alarm], None]) -> None:
+        self._listeners.append(on_change)
 
     def raise_(self, code: str, message: str) -> None:
-        current = self._active.get(code)
-        if current is not None and current.message == message:
+        """Raise `code`; while it stays active, raising it again is silent."""
+        if code in self._active:
             return
         alarm = Alarm(code, message, utc_timestamp(time.time_ns() // 1_000_000))
         self._active[code] = alarm
         log.error("alarm raised", extra={"alarm": code, "detail": message})
-        if self._on_change:
-            self._on_change(alarm)
+        for listener in self._listeners:
+            listener(alarm)
 
     def clear(self, code: str) -> None:
         alarm = self._active.pop(code, None)
         if alarm is None:
             return
         log.warning("alarm cleared", extra={"alarm": code})
-        if self._on_change:
-            self._on_change(msgspec.structs.replace(alarm, active=False))
+        cleared = msgspec.structs.replace(alarm, active=False)
+        for listener in self._listeners:
+            listener(cleared)
 
     def is_active(self, code: str) -> bool:
         return code in self._active

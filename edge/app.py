@@ -51,7 +51,8 @@ class App:
         self.notifier = notifier or Notifier()
         self.hub = Hub()
         self.metrics = Metrics()
-        self.alarms = Alarms(self._alarm_changed)
+        self.alarms = Alarms()
+        self.alarms.add_listener(self._alarm_changed)
         self.store = Store(
             config.data_dir,
             quota=config.storage.quota_bytes,
@@ -136,6 +137,7 @@ class App:
             self.hub,
             self.alarms,
             self.metrics,
+            self.config.supervision,
         )
 
     def _pipeline(self) -> Pipeline:

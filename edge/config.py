@@ -162,6 +162,23 @@ class PipelineConfig(_Section):
             raise _bad("queue_size", "expected queue_size between 1 and 1000000")
 
 
+class SupervisionConfig(_Section):
+    """How failing devices are retried: capped exponential backoff and a restart-intensity limit."""
+
+    backoff_base: float = 0.2
+    backoff_cap: float = 30.0
+    restart_limit: int = 5
+    restart_window: float = 60.0
+    # Connected this long without a failure: restarts are forgotten and the alarm cleared.
+    stable_after: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.backoff_base <= self.backoff_cap:
+            raise _bad("backoff_base", "expected 0 < backoff_base <= backoff_cap")
+        if self.restart_limit < 1 or self.restart_window <= 0:
+            raise _bad("restart_limit", "expected restart_limit >= 1 and restart_window > 0")
+
+
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -174,6 +191,7 @@ class Config(_Section):
     retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
     pipeline: PipelineConfig = msgspec.field(default_factory=PipelineConfig)
+    supervision: SupervisionConfig = msgspec.field(default_factory=SupervisionConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
 
     @property

@@ -14,21 +14,15 @@ from drivers.backoff import Backoff
 from drivers.base import DeviceUnavailable, Driver, DriverError, Health, HealthState
 from drivers.registry import Registry
 from edge.alarms import Alarms
-from edge.config import Config, DeviceConfig
+from edge.config import Config, DeviceConfig, SupervisionConfig
 from edge.errors import CaptureRefused, ConfigError
 from edge.events import Event, Hub
 from edge.metrics import Metrics
 from edge.pipeline import Pipeline
-from edge.records import DeviceRef
+from edge.records import DeviceRef, Record
 
 log = logging.getLogger("midas_edge.devices")
 
-# A device restarted this many times within the window is FAILED (and keeps being retried
-# at the backoff cap, so a replugged device comes back by itself).
-RESTART_LIMIT = 5
-RESTART_WINDOW_S = 60.0
-# Connected this long without an error: the next failure starts the backoff from the base.
-STABLE_AFTER_S = 10.0
 
 _json = msgspec.json.Encoder()
 
@@ -44,7 +38,7 @@ class DeviceSupervisor:
         hub: Hub,
         alarms: Alarms,
         metrics: Metrics,
-        backoff: Backoff | None = None,
+        policy: SupervisionConfig,
     ) -> None:
         self.config = config
         self._factory = driver_factory
@@ -52,7 +46,8 @@ class DeviceSupervisor:
         self._hub = hub
         self._alarms = alarms
         self._metrics = metrics
-        self._backoff = backoff or Backoff(base=0.2, cap=30.0)
+        self._backoff = Backoff(base=policy.backoff_base, cap=policy.backoff_cap)
+        self._policy = policy
         self._restarts: deque[float] = deque()
         self.health = Health()
         self.identity: dict[str, str] = {}
@@ -97,14 +92,9 @@ class DeviceSupervisor:
         try:
             while True:
                 try:
-                    connected_at = await self._session()
+                    await self._session()
                 except CaptureRefused:
                     return
-                stable = connected_at is not None and (
-                    time.monotonic() - connected_at >= STABLE_AFTER_S
-                )
-                if stable:
-                    self._backoff.reset()
                 self._note_restart()
                 delay = self._backoff.next_delay()
                 self._metrics.device_restarts.labels(device=self.config.name).inc()
@@ -113,35 +103,45 @@ class DeviceSupervisor:
             if self.health.state is not HealthState.FAILED:
                 self._set_state(HealthState.ABSENT, "stopped")
 
-    async def _session(self) -> float | None:
-        """One open → read → failure cycle; returns when it connected, None if it never did."""
-        connected_at: float | None = None
+    def _stable(self) -> None:
+        """Connected long enough without a failure: forget past restarts."""
+        self._backoff.reset()
+        self._restarts.clear()
+        if self._alarms.is_active(self.alarm_code):
+            self._alarms.clear(self.alarm_code)
+
+    async def _session(self) -> None:
+        """One open → read → failure cycle."""
+        connected = False
+        stable_timer: asyncio.TimerHandle | None = None
         self._set_state(HealthState.OPENING)
         try:
             driver = self._factory()
             async with driver:
-                connected_at = time.monotonic()
+                connected = True
                 self.identity = driver.identify().as_dict()
                 self._set_state(HealthState.READY)
-                if self.health.reconnects and self._alarms.is_active(self.alarm_code):
-                    self._alarms.clear(self.alarm_code)
+                loop = asyncio.get_running_loop()
+                stable_timer = loop.call_later(self._policy.stable_after, self._stable)
                 async for capture in driver.captures():
                     self.health.reads += 1
                     self.health.last_event_at = time.monotonic()
                     device = DeviceRef(self.config.name, self.config.driver, self.identity)
-                    await self._pipeline.submit(device, capture)
+                    outcome = await self._pipeline.submit(device, capture)
+                    outcome.add_done_callback(_observe)
             self._failed("the device closed its stream")
         except (CaptureRefused, asyncio.CancelledError):
             raise
         except DeviceUnavailable as exc:
-            absent = connected_at is None
-            self._failed(str(exc) or type(exc).__name__, absent=absent)
+            self._failed(str(exc) or type(exc).__name__, absent=not connected)
         except DriverError as exc:
             self._failed(str(exc) or type(exc).__name__)
         except Exception as exc:
             log.exception("device driver crashed", extra={"device": self.config.name})
             self._failed(f"driver crashed: {type(exc).__name__}")
-        return connected_at
+        finally:
+            if stable_timer is not None:
+                stable_timer.cancel()
 
     def _failed(self, detail: str, *, absent: bool = False) -> None:
         self.health.errors += 1
@@ -155,14 +155,23 @@ class DeviceSupervisor:
         now = time.monotonic()
         self.health.reconnects += 1
         self._restarts.append(now)
-        while self._restarts and now - self._restarts[0] > RESTART_WINDOW_S:
+        window, limit = self._policy.restart_window, self._policy.restart_limit
+        while self._restarts and now - self._restarts[0] > window:
             self._restarts.popleft()
-        if len(self._restarts) >= RESTART_LIMIT and self.health.state is not HealthState.FAILED:
-            detail = f"{len(self._restarts)} restarts within {RESTART_WINDOW_S:.0f} s"
+        if len(self._restarts) >= limit and self.health.state is not HealthState.FAILED:
+            # A device restarted this often is FAILED, and is still retried at the backoff
+            # cap so that a replugged device comes back by itself.
+            detail = f"{len(self._restarts)} restarts within {window:g} s"
             self._set_state(HealthState.FAILED, detail)
             self._alarms.raise_(self.alarm_code, f"device {self.config.name} failed: {detail}")
             # From now on retry at the cap: a flapping device must not spin.
             self._backoff.attempt = 64
+
+
+def _observe(outcome: asyncio.Future[Record]) -> None:
+    """Retrieve a capture's outcome: the pipeline already reported a refusal loudly."""
+    if not outcome.cancelled():
+        outcome.exception()
 
 
 def resolve_drivers(config: Config, registry: Registry, source: str) -> dict[str, type[Driver]]:

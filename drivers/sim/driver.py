@@ -80,8 +80,8 @@ class SimDriver(Driver):
     async def captures(self) -> AsyncIterator[Capture]:
         emitted = 0
         while self._count == 0 or emitted < self._count:
-            if self._interval:
-                await asyncio.sleep(self._interval)
+            # Even at full speed, yield to the loop between captures.
+            await asyncio.sleep(self._interval)
             payload = self._payloads[emitted % len(self._payloads)]
             emitted += 1
             self.note_read()

@@ -87,22 +87,19 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     try:
         value = int(raw)
     except ValueError:
-        raise web.HTTPBadRequest(
-            body=_json.encode({"error": f"{name}: expected an integer"}),
-            content_type="application/json",
-        ) from None
+        raise ValueError(f"{name}: expected an integer") from None
     if not low <= value <= high:
-        raise web.HTTPBadRequest(
-            body=_json.encode({"error": f"{name}: expected {low}..{high}"}),
-            content_type="application/json",
-        )
+        raise ValueError(f"{name}: expected {low}..{high}")
     return value
 
 
 async def list_records(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    after = _int_param(request, "after", 0, 0, 2**62)
-    limit = _int_param(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+    try:
+        after = _int_param(request, "after", 0, 0, 2**62)
+        limit = _int_param(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+    except ValueError as exc:
+        return _error(400, str(exc))
     try:
         rows = await ctx.store.bodies_after(after, limit)
     except StoreError:
