@@ -1,0 +1,88 @@
+"""IATA Resolution 792 (BCBP) field tables: element names, widths and offsets inside each item."""
+
+from __future__ import annotations
+
+from typing import Final
+
+FORMAT_CODE: Final = "M"
+MAX_LEGS: Final = 4
+LATEST_VERSION: Final = 8
+CONDITIONAL_MARKER: Final = ">"
+SECURITY_MARKER: Final = "^"
+
+# Format code (1), number of legs (1), passenger name (20), electronic ticket indicator (1).
+HEADER_LENGTH: Final = 23
+NAME_WIDTH: Final = 20
+# Mandatory repeated items of one leg, item 6 (hex size of the variable part) included.
+LEG_LENGTH: Final = 37
+# `>`, version number, item 10.
+CONDITIONAL_HEADER_LENGTH: Final = 4
+# `^`, type of security data, hex length.
+SECURITY_HEADER_LENGTH: Final = 4
+# Item 6, 10, 17 and the security length are two hexadecimal digits.
+MAX_SIZE: Final = 0xFF
+
+Layout = tuple[tuple[str, int, int], ...]
+
+LEG_FIELDS: Final[tuple[tuple[str, int], ...]] = (
+    ("operating_carrier_pnr", 7),
+    ("from_airport", 3),
+    ("to_airport", 3),
+    ("operating_carrier_designator", 3),
+    ("flight_number", 5),
+    ("date_of_flight", 3),
+    ("compartment_code", 1),
+    ("seat_number", 4),
+    ("check_in_sequence_number", 5),
+    ("passenger_status", 1),
+)
+
+# Inside item 10 (leg 1 only), in order; a pass may stop after any of them.
+UNIQUE_FIELDS: Final[tuple[tuple[str, int], ...]] = (
+    ("passenger_description", 1),
+    ("source_of_check_in", 1),
+    ("source_of_boarding_pass_issuance", 1),
+    ("date_of_issue_of_boarding_pass", 4),
+    ("document_type", 1),
+    ("airline_designator_of_boarding_pass_issuer", 3),
+    ("baggage_tag_license_plate_numbers", 13),
+    ("first_non_consecutive_baggage_tag_license_plate_numbers", 13),
+    ("second_non_consecutive_baggage_tag_license_plate_numbers", 13),
+)
+
+# Inside item 17 (every leg), in order; a pass may stop after any of them.
+REPEATED_FIELDS: Final[tuple[tuple[str, int], ...]] = (
+    ("airline_numeric_code", 3),
+    ("document_form_serial_number", 10),
+    ("selectee_indicator", 1),
+    ("international_document_verification", 1),
+    ("marketing_carrier_designator", 3),
+    ("frequent_flyer_airline_designator", 3),
+    ("frequent_flyer_number", 16),
+    ("id_ad_indicator", 1),
+    ("free_baggage_allowance", 3),
+    ("fast_track", 1),
+)
+
+
+def layout(fields: tuple[tuple[str, int], ...]) -> Layout:
+    """(name, start, end) of each field, offsets relative to the start of its item."""
+    out: list[tuple[str, int, int]] = []
+    start = 0
+    for name, width in fields:
+        out.append((name, start, start + width))
+        start += width
+    return tuple(out)
+
+
+LEG_LAYOUT: Final = layout(LEG_FIELDS)
+UNIQUE_LAYOUT: Final = layout(UNIQUE_FIELDS)
+REPEATED_LAYOUT: Final = layout(REPEATED_FIELDS)
+UNIQUE_NAMES: Final = frozenset(name for name, _ in UNIQUE_FIELDS)
+REPEATED_NAMES: Final = frozenset(name for name, _ in REPEATED_FIELDS)
+# Offset of item 6 inside a leg's mandatory items.
+ITEM_6_OFFSET: Final = LEG_LAYOUT[-1][2]
+DATE_OF_FLIGHT_OFFSET: Final = dict((n, s) for n, s, _ in LEG_LAYOUT)["date_of_flight"]
+DATE_OF_ISSUE_OFFSET: Final = dict((n, s) for n, s, _ in UNIQUE_LAYOUT)[
+    "date_of_issue_of_boarding_pass"
+]
