@@ -1,0 +1,80 @@
+"""ICAO 9303 check-digit arithmetic (Part 3 section 4.9) and the tables of the fast path.
+
+Weights 7, 3, 1 repeating; ``0-9`` count 0-9, ``A-Z`` 10-35, ``<`` 0; the digit is the sum mod 10.
+
+The fast path works on the MRZ translated to bytes holding each character's value mod 10 (that
+is all a mod-10 sum needs) and adds up three characters per dictionary lookup. A chunk's entry in
+`PACKED` holds its weighted sum for the three weight phases at once (7-3-1, 3-1-7 and 1-7-3), ten
+bits apart: a field's packed sum gives its own check (phase 0) and, unchanged, its share of the
+composite check digit at whatever phase the field lands in the composite.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from edge.errors import DocumentError
+
+__all__ = [
+    "CHARSET",
+    "DIGITS",
+    "MOD10",
+    "PACKED",
+    "PHASE_SHIFT",
+    "VALUES",
+    "WEIGHTS",
+    "check_digit",
+    "chunks",
+    "packed_sum",
+    "weighted_sum",
+]
+
+CHARSET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"
+DIGITS = "0123456789"
+WEIGHTS = (7, 3, 1)
+VALUES: dict[str, int] = {c: i for i, c in enumerate(CHARSET[:36])} | {"<": 0}
+
+# ASCII byte of an MRZ character -> its value mod 10, as a raw byte (bytes.translate table).
+MOD10: bytes = bytes.maketrans(CHARSET.encode("ascii"), bytes(VALUES[c] % 10 for c in CHARSET))
+
+# Bit offset of each phase's sum inside a packed value; phase p starts with weight WEIGHTS[p].
+PHASE_SHIFT = (20, 10, 0)
+
+
+def _pack(values: tuple[int, ...]) -> int:
+    packed = 0
+    for phase, shift in enumerate(PHASE_SHIFT):
+        total = sum(v * WEIGHTS[(phase + i) % 3] for i, v in enumerate(values))
+        packed |= (total % 10) << shift
+    return packed
+
+
+# 1 to 3 raw mod-10 bytes -> packed phase sums (1,110 entries; shorter keys end a field).
+PACKED: dict[bytes, int] = {
+    bytes(key): _pack(key) for n in (1, 2, 3) for key in product(range(10), repeat=n)
+}
+
+
+def chunks(start: int, end: int) -> tuple[slice, ...]:
+    """Slices of at most three characters covering ``[start, end)``, for `PACKED` lookups."""
+    return tuple(slice(i, min(i + 3, end)) for i in range(start, end, 3))
+
+
+def packed_sum(values: bytes, spans: tuple[slice, ...]) -> int:
+    """Sum of the `PACKED` entries of `spans` of mod-10 `values` (the generic, slower path)."""
+    return sum(PACKED[values[s]] for s in spans)
+
+
+def weighted_sum(text: str) -> int:
+    """Weighted sum of MRZ characters (7, 3, 1, ...); KeyError on a character outside the set."""
+    return sum(VALUES[c] * WEIGHTS[i % 3] for i, c in enumerate(text))
+
+
+def check_digit(text: str) -> str:
+    """The ICAO 9303 check digit of `text` (characters ``A-Z``, ``0-9``, ``<``) as a character."""
+    if not isinstance(text, str):
+        raise DocumentError("check digits are computed over text")
+    try:
+        return DIGITS[weighted_sum(text) % 10]
+    except KeyError:
+        raise DocumentError("check digits are defined only over A-Z, 0-9 and <") from None
