@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 import msgspec
 
@@ -18,10 +19,11 @@ from edge.api.context import ApiContext
 from edge.api.server import ApiServer
 from edge.config import Config, DeviceConfig
 from edge.devices import DeviceSupervisor, resolve_drivers
+from edge.documents.certstore import CertificateStore
 from edge.errors import EdgeError
 from edge.events import Event, Hub
 from edge.metrics import Metrics
-from edge.normalize import Normalizer, Parser
+from edge.normalize import Normalizer, Parser, document_parsers
 from edge.notify import Notifier, stuck_probe, watchdog
 from edge.pipeline import Pipeline
 from edge.store import Store
@@ -60,7 +62,8 @@ class App:
             sinks=[(s.name, s.required) for s in config.sinks],
             queue_size=config.pipeline.queue_size,
         )
-        self.normalizer = Normalizer(config.workstation.id, dict(parsers or {}))
+        self._parsers = dict(parsers) if parsers is not None else None
+        self.normalizer = Normalizer(config.workstation.id, {})
         self.supervisors: list[DeviceSupervisor] = []
         self.pipeline: Pipeline | None = None
         self.api_url = ""
@@ -87,6 +90,11 @@ class App:
 
     async def run(self) -> None:
         drivers = resolve_drivers(self.config, self.registry, self.source)
+        if self._parsers is None:
+            certs_dir = self.config.documents.certs_dir
+            certs = CertificateStore.from_dir(Path(certs_dir)) if certs_dir else None
+            self._parsers = document_parsers(certs)
+        self.normalizer.parsers = self._parsers
         async with self.store:
             if self.store.quarantined is not None:
                 self.alarms.raise_(
@@ -155,6 +163,7 @@ class App:
             probes = {
                 "store writer": stuck_probe(lambda: self.store.writer.busy_since, STUCK_AFTER_S),
                 "pipeline": stuck_probe(lambda: pipeline.busy_since, STUCK_AFTER_S),
+                "device supervisors": lambda: _ended(devices),
             }
             dog = tg.create_task(watchdog(self.notifier, probes), name="watchdog")
             self.notifier.send("READY=1", f"STATUS=ready, {len(devices)} devices")
@@ -188,3 +197,9 @@ class App:
             finally:
                 dog.cancel()
         log.info("stopped", extra={"last_seq": self.store.writer.last_seq})
+
+
+def _ended(tasks: list[asyncio.Task[None]]) -> str | None:
+    """Why the device supervisors are not all running, or None when they are."""
+    ended = [t.get_name() for t in tasks if t.done()]
+    return f"ended: {', '.join(ended)}" if ended else None

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drivers.registry import default_registry
-from edge import __version__, demo, jsonlog, records, runner
+from edge import __version__, demo, jsonlog, parse, records, runner
 from edge.app import App
 from edge.config import Config, check_data_dir, load, resolve_path
 from edge.devices import resolve_drivers
@@ -84,6 +84,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_parse(args: argparse.Namespace) -> int:
+    certs = Path(args.certs) if getattr(args, "certs", None) else None
+    return parse.run(
+        args.kind, sys.stdin.buffer, sys.stdout, ocr=getattr(args, "ocr", False), certs_dir=certs
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     return demo.run_demo(duration=args.duration, data_dir=args.data_dir)
 
@@ -113,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_config_check)
 
     sub.add_parser("schema", help="print the record JSON Schema").set_defaults(func=cmd_schema)
+
+    parse_cmd = sub.add_parser("parse", help="parse documents from stdin into JSON lines")
+    kinds = parse_cmd.add_subparsers(dest="kind", required=True, metavar="KIND")
+    mrz = kinds.add_parser("mrz", help="ICAO 9303 MRZ; documents separated by a blank line")
+    mrz.add_argument("--ocr", action="store_true", help="repair OCR errors proven by check digits")
+    kinds.add_parser("bcbp", help="IATA boarding passes, one per line")
+    vds = kinds.add_parser("vds", help="ICAO visible digital seals (hex or raw) and VDS-NC JSON")
+    vds.add_argument("--certs", help="directory of signer certificates")
+    parse_cmd.set_defaults(func=cmd_parse)
 
     recs = with_config(sub.add_parser("records", help="print stored records as JSON lines"))
     recs.add_argument("--after", type=int, default=0, help="only records after this sequence")

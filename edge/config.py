@@ -179,6 +179,15 @@ class SupervisionConfig(_Section):
             raise _bad("restart_limit", "expected restart_limit >= 1 and restart_window > 0")
 
 
+class DocumentsConfig(_Section):
+    # Directory of visible-digital-seal signer certificates (DER/PEM, optional signers.toml).
+    certs_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.certs_dir is not None and not Path(self.certs_dir).is_absolute():
+            raise _bad("certs_dir", "expected an absolute directory path")
+
+
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -192,6 +201,7 @@ class Config(_Section):
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
     pipeline: PipelineConfig = msgspec.field(default_factory=PipelineConfig)
     supervision: SupervisionConfig = msgspec.field(default_factory=SupervisionConfig)
+    documents: DocumentsConfig = msgspec.field(default_factory=DocumentsConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
 
     @property

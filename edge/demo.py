@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from edge import jsonlog, runner
+from edge import demo_data, jsonlog, runner
 from edge.app import App
 from edge.config import from_mapping
 from edge.records import Record
@@ -19,7 +20,9 @@ _record = msgspec.json.Decoder(Record)
 
 
 def demo_config(data_dir: Path) -> dict[str, Any]:
-    """Embedded defaults: a passport reader and a boarding-pass scanner, both simulated."""
+    """Embedded defaults: a passport reader, a boarding-pass scanner and a seal reader."""
+    today = datetime.now(UTC).date()
+    certs = data_dir / "demo-certs"
     return {
         "workstation": {"id": "demo-01", "data_dir": str(data_dir)},
         "api": {"listen": "127.0.0.1:0"},
@@ -28,15 +31,35 @@ def demo_config(data_dir: Path) -> dict[str, Any]:
                 "name": "passport-reader",
                 "driver": "sim",
                 "url": "sim://passport-reader",
-                "options": {"profile": "passport", "interval": 1.5},
+                "options": {
+                    "profile": "passport",
+                    "interval": 1.5,
+                    "payloads": demo_data.documents(today),
+                },
             },
             {
                 "name": "barcode-scanner",
                 "driver": "sim",
                 "url": "sim://barcode-scanner",
-                "options": {"profile": "boarding-pass", "interval": 4.0},
+                "options": {
+                    "profile": "boarding-pass",
+                    "interval": 4.0,
+                    "payloads": demo_data.boarding_passes(today),
+                },
+            },
+            {
+                "name": "seal-reader",
+                "driver": "sim",
+                "url": "sim://seal-reader",
+                "options": {
+                    "profile": "boarding-pass",
+                    "symbology": "qr",
+                    "interval": 5.0,
+                    "payloads": demo_data.seals(today, certs),
+                },
             },
         ],
+        "documents": {"certs_dir": str(certs)},
         "storage": {"quota": "1GiB", "min_free": "64MiB"},
     }
 

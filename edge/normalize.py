@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from drivers.base import Capture, CaptureKind
-from edge.documents.result import Check, ParseResult
+from edge.documents.bcbp import parse_bcbp
+from edge.documents.certstore import CertificateStore
+from edge.documents.mrz import parse_mrz
+from edge.documents.result import Check, Issue, ParseResult
+from edge.documents.vds import parse_seal
 from edge.records import DeviceRef, Kind, Record, Verdict, new_id, utc_timestamp
 
+log = logging.getLogger("midas_edge.normalize")
+
 Parser = Callable[[Capture, date], ParseResult | None]
+# Captures whose text came from optical character recognition carry meta["source"] == "ocr":
+# their MRZ may be repaired where check digits prove it.
+OCR_SOURCE = "ocr"
 
 _KINDS = {
     CaptureKind.DOCUMENT: Kind.DOCUMENT,
@@ -18,6 +28,24 @@ _KINDS = {
     CaptureKind.PORTRAIT: Kind.PORTRAIT,
     CaptureKind.CHIP: Kind.CHIP,
 }
+
+
+def document_parsers(certs: CertificateStore | None = None) -> dict[CaptureKind, Parser]:
+    """The parsers of the document normalizers: MRZ text, boarding passes and visible seals."""
+
+    def mrz(capture: Capture, today: date) -> ParseResult:
+        text = capture.text if capture.text is not None else capture.raw
+        return parse_mrz(text, ocr=capture.meta.get("source") == OCR_SOURCE, today=today)
+
+    def barcode(capture: Capture, today: date) -> ParseResult | None:
+        data = capture.raw
+        if data[:1] == b"\xdc" or data.lstrip()[:1] == b"{":
+            return parse_seal(data, certs=certs)
+        if data[:1] == b"M" and data[1:2].isdigit():
+            return parse_bcbp(data, scan_date=today)
+        return None  # a plain product or ticket code: stored, not a travel document
+
+    return {CaptureKind.DOCUMENT: mrz, CaptureKind.BARCODE: barcode}
 
 
 def verdict_of(parsed: ParseResult | None, on: date) -> Verdict:
@@ -42,7 +70,15 @@ class Normalizer:
     def __call__(self, capture: Capture, device: DeviceRef) -> Record:
         captured_on = datetime.fromtimestamp(capture.captured_at_ms / 1000, UTC).date()
         parser = self.parsers.get(capture.kind)
-        parsed = parser(capture, captured_on) if parser else None
+        parsed: ParseResult | None = None
+        failure: list[Issue] = []
+        if parser is not None:
+            try:
+                parsed = parser(capture, captured_on)
+            except Exception:
+                # A parser bug must not lose the capture: keep it unparsed, say so loudly.
+                log.exception("normalizer failed", extra={"device": device.name})
+                failure = [Issue("normalizer_failed", "the document could not be parsed")]
         checks: dict[str, Check] = {}
         if parsed is not None:
             checks = dict(parsed.checks)
@@ -68,7 +104,7 @@ class Normalizer:
             verdict=verdict_of(parsed, captured_on),
             payload=payload,
             checks=checks,
-            errors=list(parsed.errors) if parsed else [],
+            errors=list(parsed.errors) if parsed else failure,
             warnings=list(parsed.warnings) if parsed else [],
             raw=capture.raw,
             raw_sha256=hashlib.sha256(capture.raw).hexdigest(),

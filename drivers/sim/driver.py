@@ -29,7 +29,7 @@ class SimDriver(Driver):
 
     Options: `profile` ("passport" or "boarding-pass"), `interval` (seconds, default 2),
     `count` (0 = forever), `payloads` (list of strings replacing the profile's specimens;
-    MRZ lines separated by newlines).
+    MRZ lines separated by newlines), `symbology` of barcodes (default "pdf417").
     """
 
     name: ClassVar[str] = "sim"
@@ -43,10 +43,11 @@ class SimDriver(Driver):
         self._payloads: tuple[str, ...] = tuple(self.options.get("payloads", specimens))
         self._interval = float(self.options.get("interval", 2.0))
         self._count = int(self.options.get("count", 0))
+        self._symbology = str(self.options.get("symbology", "pdf417"))
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> None:
-        unknown = set(options) - {"profile", "interval", "count", "payloads"}
+        unknown = set(options) - {"profile", "interval", "count", "payloads", "symbology"}
         if unknown:
             raise ValueError(f"unknown option {sorted(unknown)[0]!r}")
         if options.get("profile", "passport") not in _PROFILES:
@@ -94,5 +95,5 @@ class SimDriver(Driver):
                     payload.encode("latin-1"),
                     now_ms(),
                     text=payload,
-                    symbology="pdf417",
+                    symbology=self._symbology,
                 )
