@@ -18,7 +18,7 @@ class Check(StrEnum):
     NOT_SUPPORTED = "not_supported"
 
 
-class Issue(msgspec.Struct, frozen=True, omit_defaults=True):
+class Issue(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """An error or warning: a stable machine code, words for people, and where it is.
 
     `line` and `column` are 1-based. The message never repeats the document's data.
@@ -30,7 +30,7 @@ class Issue(msgspec.Struct, frozen=True, omit_defaults=True):
     column: int | None = None
 
 
-class Correction(msgspec.Struct, frozen=True):
+class Correction(msgspec.Struct, frozen=True, gc=False):
     """One character repaired by OCR correction, proven by check digits."""
 
     field: str
@@ -40,7 +40,7 @@ class Correction(msgspec.Struct, frozen=True):
     replacement: str
 
 
-class ParseResult(msgspec.Struct, omit_defaults=False):
+class ParseResult(msgspec.Struct, omit_defaults=False, gc=False):
     """What every parser returns; invalid input is a result, never an exception."""
 
     valid: bool
