@@ -68,7 +68,8 @@ def load_der(data: bytes) -> x509.Certificate:
         warnings.simplefilter("error", CryptographyDeprecationWarning)
         try:
             return checked(x509.load_der_x509_certificate(data))
-        except CryptographyDeprecationWarning as exc:
+        except (CryptographyDeprecationWarning, TypeError) as exc:
+            # TypeError: a name attribute of the wrong ASN.1 type, found when it is decoded.
             raise ValueError("the certificate violates RFC 5280") from exc
 
 
@@ -78,7 +79,7 @@ def load_pem(data: bytes) -> list[x509.Certificate]:
         warnings.simplefilter("error", CryptographyDeprecationWarning)
         try:
             return [checked(c) for c in x509.load_pem_x509_certificates(data)]
-        except CryptographyDeprecationWarning as exc:
+        except (CryptographyDeprecationWarning, TypeError) as exc:
             raise ValueError("a certificate violates RFC 5280") from exc
 
 

@@ -148,3 +148,19 @@ def test_certificate_with_an_impossible_version_is_read_leniently() -> None:
 def test_only_non_bytes_non_text_raises(data: object) -> None:
     with pytest.raises(DocumentError):
         parse_seal(data)  # type: ignore[arg-type]  # the wrong type is the point of the test
+
+
+def test_certificate_name_of_the_wrong_asn1_type_is_a_result() -> None:
+    """A countryName encoded as a BIT STRING (found by fuzzing) makes cryptography raise
+    TypeError when the name is decoded; the certificate is then read leniently, not escape."""
+    document = json.loads(_NC)
+    der = b64url_decode(document["sig"]["cer"])
+    country_printable = b"\x06\x03\x55\x04\x06\x13"  # OID 2.5.4.6, PrintableString
+    assert country_printable in der
+    der = der.replace(country_printable, b"\x06\x03\x55\x04\x06\x03", 1)  # BIT STRING
+    document["sig"]["cer"] = base64.urlsafe_b64encode(der).decode("ascii").rstrip("=")
+    result = parse_seal(json.dumps(document), certs=_STORE)
+    _check(result)
+    codes = [w.code for w in result.warnings]
+    assert "vdsnc.certificate.lenient" in codes
+    assert "vdsnc.certificate.untrusted" in codes  # never trusted, whatever the signature says
