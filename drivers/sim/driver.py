@@ -28,8 +28,9 @@ class SimDriver(Driver):
     """A reader that presents its payloads one after another every `interval` seconds.
 
     Options: `profile` ("passport" or "boarding-pass"), `interval` (seconds, default 2),
-    `count` (0 = forever), `payloads` (list of strings replacing the profile's specimens;
-    MRZ lines separated by newlines), `symbology` of barcodes (default "pdf417").
+    `count` (0 = forever; after `count` captures the reader stays connected, idle),
+    `payloads` (strings replacing the profile's specimens; MRZ lines separated by newlines),
+    `symbology` of barcodes (default "pdf417").
     """
 
     name: ClassVar[str] = "sim"
@@ -97,3 +98,5 @@ class SimDriver(Driver):
                     text=payload,
                     symbology=self._symbology,
                 )
+        # Like a real reader with nothing presented: stay connected until closed.
+        await asyncio.Event().wait()
