@@ -167,10 +167,6 @@ class Driver(ABC):
         self._health.reads += 1
         self._health.last_event_at = time.monotonic()
 
-    def note_error(self, detail: str) -> None:
-        self._health.errors += 1
-        self._health.detail = detail
-
     def _set_state(self, state: HealthState, detail: str = "") -> None:
         if state is not self._health.state:
             self._health.state = state

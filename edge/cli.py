@@ -14,10 +14,10 @@ from edge import __version__, demo, jsonlog, parse, records, runner
 from edge.app import App
 from edge.config import Config, check_data_dir, load, resolve_path
 from edge.devices import resolve_drivers
-from edge.errors import ConfigError, EdgeError
+from edge.errors import EdgeError
 from edge.store.store import DB_NAME
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL = 0, 1  # argparse exits 2 on a usage error
 
 
 def _load_checked(path_arg: str | None) -> tuple[Config, str]:
@@ -144,9 +144,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAIL
     except EdgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL

@@ -9,14 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from edge import demo_data, jsonlog, runner
+from edge import demo_data, jsonlog, records, runner
 from edge.app import App
 from edge.config import from_mapping
-from edge.records import Record
-
-_record = msgspec.json.Decoder(Record)
 
 
 def demo_config(data_dir: Path) -> dict[str, Any]:
@@ -82,7 +77,7 @@ async def _show(app: App, duration: float | None, out: Any) -> None:
             if event is None:
                 return
             if event.type == "record":
-                r = _record.decode(event.data)
+                r = records.decode(event.data)
                 print(
                     f"  {r.seq:>5}  {r.kind:<9} {r.device.name:<16} {r.format or '-':<7} "
                     f"{r.verdict:<9} {r.id}",

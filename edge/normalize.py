@@ -48,16 +48,21 @@ def document_parsers(certs: CertificateStore | None = None) -> dict[CaptureKind,
     return {CaptureKind.DOCUMENT: mrz, CaptureKind.BARCODE: barcode}
 
 
+def expiry_check(parsed: ParseResult, on: date) -> Check | None:
+    """Whether a document with a full expiry date is still valid `on` that day; None if dateless."""
+    expiry = parsed.fields.get("expiry_date")
+    if not (isinstance(expiry, str) and len(expiry) == 10):
+        return None
+    return Check.FAILED if expiry < on.isoformat() else Check.PASSED
+
+
 def verdict_of(parsed: ParseResult | None, on: date) -> Verdict:
     """valid / invalid / expired for a parsed document; unchecked when nothing parsed it."""
     if parsed is None:
         return Verdict.UNCHECKED
     if not parsed.valid:
         return Verdict.INVALID
-    expiry = parsed.fields.get("expiry_date")
-    if isinstance(expiry, str) and len(expiry) == 10 and expiry < on.isoformat():
-        return Verdict.EXPIRED
-    return Verdict.VALID
+    return Verdict.EXPIRED if expiry_check(parsed, on) is Check.FAILED else Verdict.VALID
 
 
 class Normalizer:
@@ -82,10 +87,9 @@ class Normalizer:
         checks: dict[str, Check] = {}
         if parsed is not None:
             checks = dict(parsed.checks)
-            expiry = parsed.fields.get("expiry_date")
-            if isinstance(expiry, str) and len(expiry) == 10:
-                expired = expiry < captured_on.isoformat()
-                checks["not_expired"] = Check.FAILED if expired else Check.PASSED
+            not_expired = expiry_check(parsed, captured_on)
+            if not_expired is not None:
+                checks["not_expired"] = not_expired
         payload: dict[str, object] = {}
         if parsed is not None:
             payload = {"fields": parsed.fields, "corrections": parsed.corrections}

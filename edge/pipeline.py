@@ -100,6 +100,9 @@ class Pipeline:
     def _settle(self, item: _Item, stored: asyncio.Future[Record]) -> None:
         if item.done.done():
             return
+        if stored.cancelled():
+            self._refuse(item, CaptureRefused("the store stopped before the commit"))
+            return
         exc = stored.exception()
         if exc is not None:
             self._refuse(item, exc)

@@ -28,11 +28,3 @@ def load_or_create(data_dir: Path) -> str:
         os.close(fd)
     os.replace(tmp, path)
     return token
-
-
-def read(data_dir: Path) -> str | None:
-    """The existing token, or None (for CLI commands talking to a running daemon)."""
-    try:
-        return (data_dir / TOKEN_FILE).read_text().strip() or None
-    except OSError:
-        return None

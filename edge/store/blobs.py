@@ -46,9 +46,6 @@ class BlobFiles:
         _fsync_dir(final.parent)
         return sha
 
-    def read(self, sha256: str) -> bytes:
-        return self.path(sha256).read_bytes()
-
     def sweep(self, referenced: set[str], older_than_s: float = 60.0) -> int:
         """Delete temp files and unreferenced blobs older than `older_than_s`; return the count.
 
