@@ -78,8 +78,6 @@ def layout(fields: tuple[tuple[str, int], ...]) -> Layout:
 LEG_LAYOUT: Final = layout(LEG_FIELDS)
 UNIQUE_LAYOUT: Final = layout(UNIQUE_FIELDS)
 REPEATED_LAYOUT: Final = layout(REPEATED_FIELDS)
-UNIQUE_NAMES: Final = frozenset(name for name, _ in UNIQUE_FIELDS)
-REPEATED_NAMES: Final = frozenset(name for name, _ in REPEATED_FIELDS)
 # Offset of item 6 inside a leg's mandatory items.
 ITEM_6_OFFSET: Final = LEG_LAYOUT[-1][2]
 DATE_OF_FLIGHT_OFFSET: Final = dict((n, s) for n, s, _ in LEG_LAYOUT)["date_of_flight"]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import tomllib
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from cryptography import x509
@@ -64,23 +64,26 @@ def load_der(data: bytes) -> x509.Certificate:
     cryptography only warns about some RFC 5280 violations (e.g. a non-positive serial);
     a certificate from a seal or a file is untrusted input, so those are errors here.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", CryptographyDeprecationWarning)
-        try:
-            return checked(x509.load_der_x509_certificate(data))
-        except (CryptographyDeprecationWarning, TypeError) as exc:
-            # TypeError: a name attribute of the wrong ASN.1 type, found when it is decoded.
-            raise ValueError("the certificate violates RFC 5280") from exc
+    with _strict():
+        return checked(x509.load_der_x509_certificate(data))
 
 
 def load_pem(data: bytes) -> list[x509.Certificate]:
     """Every certificate of a PEM bundle, checked as `load_der` does."""
+    with _strict():
+        return [checked(c) for c in x509.load_pem_x509_certificates(data)]
+
+
+@contextlib.contextmanager
+def _strict() -> Iterator[None]:
+    """RFC 5280 violations cryptography only warns about, or meets late, become ValueError."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", CryptographyDeprecationWarning)
         try:
-            return [checked(c) for c in x509.load_pem_x509_certificates(data)]
+            yield
         except (CryptographyDeprecationWarning, TypeError) as exc:
-            raise ValueError("a certificate violates RFC 5280") from exc
+            # TypeError: a name attribute of the wrong ASN.1 type, found when it is decoded.
+            raise ValueError("the certificate violates RFC 5280") from exc
 
 
 def signer_name(signer_id: str, cert_reference: str) -> str:
@@ -162,11 +165,6 @@ class CertificateStore:
 
     def __len__(self) -> int:
         return len(self._certificates)
-
-    @property
-    def certificates(self) -> tuple[x509.Certificate, ...]:
-        """Every certificate of the store, signers and CSCAs alike."""
-        return tuple(self._certificates)
 
     def lookup(self, signer_id: str, cert_reference: str) -> tuple[x509.Certificate, ...]:
         """Certificates named by a seal header (usually one; empty when the signer is unknown)."""

@@ -5,7 +5,7 @@ Codes are stored without trailing fillers: Germany is written ``D<<`` in an MRZ 
 
 from __future__ import annotations
 
-__all__ = ["ISO_3166_ALPHA3", "KNOWN_CODES", "SPECIAL_CODES", "is_known_country"]
+__all__ = ["ISO_3166_ALPHA3", "KNOWN_CODES", "SPECIAL_CODES"]
 
 # ISO 3166-1 alpha-3, current officially assigned codes (249).
 _ISO_TEXT = (
@@ -39,8 +39,3 @@ SPECIAL_CODES: frozenset[str] = frozenset(
 )  # fmt: skip
 
 KNOWN_CODES: frozenset[str] = ISO_3166_ALPHA3 | SPECIAL_CODES
-
-
-def is_known_country(code: str) -> bool:
-    """Whether an MRZ country field (fillers allowed at the end) names a known state or body."""
-    return code.rstrip("<") in KNOWN_CODES

@@ -146,30 +146,27 @@ def td2(v: bytes) -> Verdicts:
     )
 
 
-def mrva(v: bytes) -> Verdicts:
-    """MRV-A: number, birth date, expiry date; no personal number, no composite."""
-    d0, d1, d2, b0, b1, e0, e1 = map(_get, _MRVA_CHUNKS(v))
-    dc, bc, ec = _MRVA_DIGITS(v)
-    return (
-        ((d0 + d1 + d2) >> 20) % 10 == dc,
-        ((b0 + b1) >> 20) % 10 == bc,
-        ((e0 + e1) >> 20) % 10 == ec,
-        True,
-        True,
-    )
+def _visa(
+    cut: Callable[[bytes], tuple[bytes, ...]], digits: Callable[[bytes], tuple[int, ...]]
+) -> Callable[[bytes], Verdicts]:
+    """Visas (MRV-A, MRV-B): number, birth date, expiry date; no personal number, no composite."""
+
+    def check(v: bytes) -> Verdicts:
+        d0, d1, d2, b0, b1, e0, e1 = map(_get, cut(v))
+        dc, bc, ec = digits(v)
+        return (
+            ((d0 + d1 + d2) >> 20) % 10 == dc,
+            ((b0 + b1) >> 20) % 10 == bc,
+            ((e0 + e1) >> 20) % 10 == ec,
+            True,
+            True,
+        )
+
+    return check
 
 
-def mrvb(v: bytes) -> Verdicts:
-    """MRV-B: number, birth date, expiry date; no composite."""
-    d0, d1, d2, b0, b1, e0, e1 = map(_get, _MRVB_CHUNKS(v))
-    dc, bc, ec = _MRVB_DIGITS(v)
-    return (
-        ((d0 + d1 + d2) >> 20) % 10 == dc,
-        ((b0 + b1) >> 20) % 10 == bc,
-        ((e0 + e1) >> 20) % 10 == ec,
-        True,
-        True,
-    )
+mrva = _visa(_MRVA_CHUNKS, _MRVA_DIGITS)
+mrvb = _visa(_MRVB_CHUNKS, _MRVB_DIGITS)
 
 
 _FRA_NUMBER = chunks(*_span(_FRA.number))

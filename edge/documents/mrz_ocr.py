@@ -38,7 +38,7 @@ ALTERNATIVES: dict[str, str] = {
     "B": "8",
 }
 # Confusions whose two characters have the same value mod 10: no check digit tells them apart.
-UNPROVABLE: dict[str, str] = {"6": "G", "G": "6", "<": "K", "K": "<"}
+UNPROVABLE: frozenset[str] = frozenset("6G<K")
 
 _DIGIT = frozenset(DIGITS)
 _DIGIT_OR_FILLER = frozenset(DIGITS + "<")

@@ -231,6 +231,9 @@ def _split_message(data: bytes, header: VdsHeader) -> tuple[list[_Feature], int 
 
 def parse_vds(data: bytes, *, certs: CertificateStore | None = None) -> ParseResult:
     """Decode a binary visible digital seal and verify its signature against `certs`."""
+    if not isinstance(data, bytes | bytearray):
+        raise DocumentError(f"a binary seal is bytes, not {type(data).__name__}")
+    data = bytes(data)
     report = SealReport("vds")
     try:
         header = decode_header(data)

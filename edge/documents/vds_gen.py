@@ -11,10 +11,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from edge.documents import c40, jcs
-from edge.documents.seal_crypto import hash_for_key
+from edge.documents.seal_crypto import der_to_raw, hash_for_key
 from edge.documents.vds_profiles import encode_date
 from edge.documents.vdsnc import ALGORITHMS
 
@@ -75,9 +74,8 @@ def sign_raw(
     private_key: ec.EllipticCurvePrivateKey, data: bytes, algorithm: hashes.HashAlgorithm
 ) -> bytes:
     """ECDSA-sign `data` and return the raw r‖s signature."""
-    r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(algorithm)))
     size = (private_key.curve.key_size + 7) // 8
-    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    return der_to_raw(private_key.sign(data, ec.ECDSA(algorithm)), size)
 
 
 def signature_zone(signature: bytes) -> bytes:

@@ -34,6 +34,7 @@ from edge.documents.seal_crypto import (
     verify,
 )
 from edge.documents.seal_report import SealReport
+from edge.errors import DocumentError
 
 __all__ = ["ALGORITHMS", "KNOWN_TYPES", "b64url_decode", "parse_vdsnc"]
 
@@ -76,6 +77,8 @@ def _constant(name: str) -> None:
 
 def parse_vdsnc(text: str, *, certs: CertificateStore | None = None) -> ParseResult:
     """Decode a VDS-NC JSON document and verify its signature with the embedded certificate."""
+    if not isinstance(text, str):
+        raise DocumentError(f"a VDS-NC document is text, not {type(text).__name__}")
     report = SealReport("vds_nc")
     try:
         document = json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
@@ -121,7 +124,8 @@ def _decode_data(report: SealReport, data: object) -> None:
     if not isinstance(kind, str):
         report.structure_error("vdsnc.header.type", "data.hdr.t is missing or not a string")
     elif kind not in KNOWN_TYPES:
-        report.warn("vdsnc.header.type", f"unknown seal type {kind!r}; message kept as is")
+        # The type is the seal's own text: never quoted, it could hold anything.
+        report.warn("vdsnc.header.type", "unknown seal type; message kept as is")
     if isinstance(version, bool) or not isinstance(version, int):
         report.structure_error("vdsnc.header.version", "data.hdr.v is missing or not an integer")
     if not isinstance(country, str) or len(country) != 3:

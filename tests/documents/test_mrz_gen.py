@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from edge.documents.countries import KNOWN_CODES
 from edge.documents.mrz import parse_mrz
+from edge.documents.mrz_digits import check_digit
 from edge.documents.mrz_gen import FORMATS, Format, fra_id, mrva, mrvb, random_mrz, td1, td2, td3
 from edge.documents.mrz_layouts import LAYOUTS
 
@@ -177,7 +178,10 @@ def test_long_number_round_trip(fmt: str, number: str, variant: str, birth: date
     result = parse_mrz(text, today=TODAY)
     assert result.valid, result.errors
     assert result.fields["document_number"] == number
-    assert result.fields["long_document_number"] in ("standard", variant)
+    # When both variants give the same check digit the parser cannot tell them apart and
+    # reports the standard one.
+    ambiguous = check_digit(number) == check_digit(number[:9] + "<" + number[9:])
+    assert result.fields["long_document_number"] == ("standard" if ambiguous else variant)
     optional_key = "optional_data_1" if fmt == "td1" else "optional_data"
     assert result.fields[optional_key] == ""
 

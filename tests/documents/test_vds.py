@@ -301,6 +301,10 @@ def test_messages_never_carry_the_holder_data() -> None:
         parse_seal(seal[:60]),
         parse_seal(seal.hex()[:-1]),
     ]
+    # VDS-NC: the document's own text in the header and message must not be quoted either.
+    results.append(parse_seal('{"data":{"hdr":{"t":"ERIKSSON ANNA L898902C3","v":1}}}'))
+    results.append(parse_seal('{"data":{"hdr":{"t":"x","v":1,"is":"UTO"},"msg":"ANNA"}}'))
+    assert any(result.warnings or result.errors for result in results[-2:])
     for result in results:
         for issue in result.errors + result.warnings:
             for secret in ("ERIKSSON", "ANNA", "L898902C", "7408122"):
