@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from benchmarks.common import line, median, percentile
-from drivers.base import Capture, CaptureKind, DeviceIdentity, DeviceKind, Driver, now_ms
+from drivers.base import Capture, CaptureKind, DeviceIdentity, DeviceKind, Driver, Event, now_ms
 from drivers.registry import Registry
 from edge.app import App
 from edge.config import from_mapping
@@ -41,7 +41,7 @@ class PacedDriver(Driver):
     async def _close(self) -> None:
         return None
 
-    async def captures(self) -> AsyncIterator[Capture]:
+    async def events(self) -> AsyncIterator[Event]:
         period = 1 / float(self.options["rate"])
         await asyncio.sleep(float(self.options["delay"]))  # let the client subscribe first
         loop = asyncio.get_running_loop()

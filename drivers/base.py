@@ -5,7 +5,8 @@ DriverError
 ├── ProtocolError       the device sent bytes the framer or driver cannot accept
 └── NotSupported        the device does not support the requested command
 
-A driver never imports `edge` or `agent`: it hands `Capture` objects to whoever iterates it.
+A driver never imports `edge` or `agent`: it hands `Capture` and `Notice` events to whoever
+iterates `events()`.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class DeviceIdentity:
     serial: str = ""
     manufacturer: str = ""
     product: str = ""
+    firmware: str = ""
     node: str = ""
     stable_path: str = ""
 
@@ -86,9 +88,26 @@ class Capture:
     raw: bytes
     captured_at_ms: int
     text: str | None = None  # MRZ lines joined by "\n", when the capture is text
+    payload: bytes | None = None  # the message without framing, when `raw` carries framing
     symbology: str | None = None  # barcodes: e.g. "pdf417", "qr", "aztec", "datamatrix"
     images: tuple[tuple[str, bytes], ...] = ()  # (media type, encoded image)
     meta: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something wrong the device sent that did not stop it: bad checksum, noise, overflow.
+
+    `message` never quotes the device's bytes (they may carry personal data); `raw` keeps them
+    for audit and is never logged.
+    """
+
+    code: str  # short, stable: "bad_bcc", "noise", "overflow", "truncated", "nak", ...
+    message: str
+    raw: bytes = b""
+
+
+Event = Capture | Notice
 
 
 @dataclass(slots=True)
@@ -112,13 +131,14 @@ def now_ms() -> int:
 class Driver(ABC):
     """Base of every device driver: lifecycle and health here, the protocol in the subclass.
 
-    `open()` and `close()` are idempotent; `captures()` has a single consumer and ends
+    `open()` and `close()` are idempotent; `events()` has a single consumer and ends
     (or raises DriverError) when the device goes away.
     """
 
     name: ClassVar[str]
     kind: ClassVar[DeviceKind]
-    capabilities: ClassVar[frozenset[str]] = frozenset()
+    # Commands this device takes (trigger, beep, led, enable, configure); may vary by mode.
+    capabilities: frozenset[str] = frozenset()
 
     def __init__(self, url: str, options: Mapping[str, Any] | None = None) -> None:
         self.url = url
@@ -167,6 +187,10 @@ class Driver(ABC):
         self._health.reads += 1
         self._health.last_event_at = time.monotonic()
 
+    def note_error(self) -> None:
+        self._health.errors += 1
+        self._health.last_event_at = time.monotonic()
+
     def _set_state(self, state: HealthState, detail: str = "") -> None:
         if state is not self._health.state:
             self._health.state = state
@@ -177,14 +201,18 @@ class Driver(ABC):
     def identify(self) -> DeviceIdentity: ...
 
     @abstractmethod
-    def captures(self) -> AsyncIterator[Capture]: ...
+    def events(self) -> AsyncIterator[Event]: ...
 
-    async def command(self, name: str, **args: Any) -> None:
-        """Send a device command (beep, led, enable, trigger) where supported."""
+    async def command(self, name: str, **args: Any) -> str:
+        """Send a device command (beep, led, enable, trigger) where supported; the reply."""
         raise NotSupported(f"{self.name} does not support the command {name!r}")
 
+    def presence_path(self) -> str | None:
+        """A filesystem path whose appearance means the device is (re)plugged, if any."""
+        return None
+
     @classmethod
-    async def probe(cls, url: str) -> bool:
+    async def probe(cls, url: str, options: Mapping[str, Any] | None = None) -> bool:
         """Whether this family talks to `url`; families override with a real handshake."""
         return False
 

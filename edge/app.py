@@ -22,6 +22,7 @@ from edge.devices import DeviceSupervisor, resolve_drivers
 from edge.documents.certstore import CertificateStore
 from edge.errors import EdgeError
 from edge.events import Event, Hub
+from edge.hotplug import Hotplug
 from edge.metrics import Metrics
 from edge.normalize import Normalizer, Parser, document_parsers
 from edge.notify import Notifier, stuck_probe, watchdog
@@ -65,6 +66,7 @@ class App:
         self._parsers = dict(parsers) if parsers is not None else None
         self.normalizer = Normalizer(config.workstation.id, {})
         self.supervisors: list[DeviceSupervisor] = []
+        self.hotplug = Hotplug()
         self.pipeline: Pipeline | None = None
         self.api_url = ""
         self.token = ""
@@ -130,9 +132,11 @@ class App:
                 raise EdgeError(
                     f"the local API cannot listen on {self.config.api.listen} ({exc.strerror})"
                 ) from exc
+            self.hotplug.start()
             try:
                 await self._supervise(self.pipeline)
             finally:
+                self.hotplug.stop()
                 self.hub.close()
                 await api.stop()
                 self.notifier.close()
@@ -146,6 +150,7 @@ class App:
             self.alarms,
             self.metrics,
             self.config.supervision,
+            self.hotplug,
         )
 
     def _pipeline(self) -> Pipeline:

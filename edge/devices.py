@@ -11,12 +11,13 @@ from collections.abc import Callable
 import msgspec
 
 from drivers.backoff import Backoff
-from drivers.base import DeviceUnavailable, Driver, DriverError, Health, HealthState
+from drivers.base import DeviceUnavailable, Driver, DriverError, Health, HealthState, Notice
 from drivers.registry import Registry
 from edge.alarms import Alarms
 from edge.config import Config, DeviceConfig, SupervisionConfig
 from edge.errors import CaptureRefused, ConfigError
 from edge.events import Event, Hub
+from edge.hotplug import Hotplug
 from edge.metrics import Metrics
 from edge.pipeline import Pipeline
 from edge.records import DeviceRef, Record
@@ -39,8 +40,11 @@ class DeviceSupervisor:
         alarms: Alarms,
         metrics: Metrics,
         policy: SupervisionConfig,
+        hotplug: Hotplug | None = None,
     ) -> None:
         self.config = config
+        self._hotplug = hotplug
+        self._presence: str | None = None
         self._factory = driver_factory
         self._pipeline = pipeline
         self._hub = hub
@@ -98,7 +102,10 @@ class DeviceSupervisor:
                 self._note_restart()
                 delay = self._backoff.next_delay()
                 self._metrics.device_restarts.labels(device=self.config.name).inc()
-                await asyncio.sleep(delay)
+                if self._hotplug is None:
+                    await asyncio.sleep(delay)
+                elif await self._hotplug.wait(self._presence, delay):
+                    log.info("device plugged in", extra={"device": self.config.name})
         finally:
             if self.health.state is not HealthState.FAILED:
                 self._set_state(HealthState.ABSENT, "stopped")
@@ -117,18 +124,23 @@ class DeviceSupervisor:
         self._set_state(HealthState.OPENING)
         try:
             driver = self._factory()
+            self._presence = driver.presence_path()
             async with driver:
                 connected = True
                 self.identity = driver.identify().as_dict()
                 self._set_state(HealthState.READY)
                 loop = asyncio.get_running_loop()
                 stable_timer = loop.call_later(self._policy.stable_after, self._stable)
-                async for capture in driver.captures():
-                    self.health.reads += 1
+                device = DeviceRef(self.config.name, self.config.driver, self.identity)
+                async for event in driver.events():
                     self.health.last_event_at = time.monotonic()
-                    device = DeviceRef(self.config.name, self.config.driver, self.identity)
-                    outcome = await self._pipeline.submit(device, capture)
-                    outcome.add_done_callback(_observe)
+                    if isinstance(event, Notice):
+                        self._notice(event)
+                    else:
+                        self.health.reads += 1
+                        outcome = await self._pipeline.submit(device, event)
+                        outcome.add_done_callback(_observe)
+                    self._follow(driver.health().state)
             self._failed("the device closed its stream")
         except (CaptureRefused, asyncio.CancelledError):
             raise
@@ -142,6 +154,36 @@ class DeviceSupervisor:
         finally:
             if stable_timer is not None:
                 stable_timer.cancel()
+
+    def _notice(self, notice: Notice) -> None:
+        """Bad input from the device: counted, logged and shown, never quoting its bytes."""
+        self.health.errors += 1
+        self._metrics.device_errors.labels(device=self.config.name, code=notice.code).inc()
+        log.warning(
+            "device sent bad input",
+            extra={
+                "device": self.config.name,
+                "code": notice.code,
+                "detail": notice.message,
+                "bytes": len(notice.raw),
+            },
+        )
+        body = {
+            "device": self.config.name,
+            "code": notice.code,
+            "message": notice.message,
+            "bytes": len(notice.raw),
+        }
+        self._hub.publish(Event("device_error", _json.encode(body)))
+
+    def _follow(self, driver_state: HealthState) -> None:
+        """Mirror the driver's own READY/DEGRADED judgement while connected."""
+        if self.health.state is HealthState.FAILED:
+            return
+        if driver_state in (HealthState.READY, HealthState.DEGRADED):
+            detail = "" if driver_state is HealthState.READY else "bad messages from the device"
+            if driver_state is not self.health.state:
+                self._set_state(driver_state, detail)
 
     def _failed(self, detail: str, *, absent: bool = False) -> None:
         self.health.errors += 1

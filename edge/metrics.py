@@ -41,6 +41,12 @@ class Metrics:
         self.device_restarts = Counter(
             "midas_device_restarts", "Device reconnect attempts", ["device"], registry=r
         )
+        self.device_errors = Counter(
+            "midas_device_errors",
+            "Bad input from devices (noise, checksum, protocol errors)",
+            ["device", "code"],
+            registry=r,
+        )
         self.alarms = Gauge("midas_alarm_active", "Active alarms", ["code"], registry=r)
         self.store_bytes = Gauge(
             "midas_store_bytes", "Bytes used by the store", ["part"], registry=r

@@ -38,7 +38,7 @@ def document_parsers(certs: CertificateStore | None = None) -> dict[CaptureKind,
         return parse_mrz(text, ocr=capture.meta.get("source") == OCR_SOURCE, today=today)
 
     def barcode(capture: Capture, today: date) -> ParseResult | None:
-        data = capture.raw
+        data = capture.payload if capture.payload is not None else capture.raw
         if data[:1] == b"\xdc" or data.lstrip()[:1] == b"{":
             return parse_seal(data, certs=certs)
         if data[:1] == b"M" and data[1:2].isdigit():

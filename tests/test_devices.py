@@ -14,6 +14,7 @@ from drivers.base import (
     DeviceKind,
     DeviceUnavailable,
     Driver,
+    Event,
     HealthState,
     now_ms,
 )
@@ -45,7 +46,7 @@ class CrashingDriver(Driver):
     async def _close(self) -> None:
         return None
 
-    async def captures(self) -> AsyncIterator[Capture]:
+    async def events(self) -> AsyncIterator[Event]:
         for _ in range(int(self.options.get("per_session", 0))):
             await asyncio.sleep(0.001)
             yield Capture(CaptureKind.BARCODE, b"123", now_ms(), text="123", symbology="code128")

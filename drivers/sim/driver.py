@@ -6,7 +6,15 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-from drivers.base import Capture, CaptureKind, DeviceIdentity, DeviceKind, Driver, now_ms
+from drivers.base import (
+    Capture,
+    CaptureKind,
+    DeviceIdentity,
+    DeviceKind,
+    Driver,
+    Event,
+    now_ms,
+)
 
 # ICAO Doc 9303 specimens (fictional holder, fictional state UTO) and the IATA BCBP guide's
 # example; public test data.
@@ -79,7 +87,7 @@ class SimDriver(Driver):
     async def _close(self) -> None:
         return None
 
-    async def captures(self) -> AsyncIterator[Capture]:
+    async def events(self) -> AsyncIterator[Event]:
         emitted = 0
         while self._count == 0 or emitted < self._count:
             # Even at full speed, yield to the loop between captures.

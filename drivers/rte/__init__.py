@@ -1,0 +1,1 @@
+"""3M / Gemalto / Thales RTE swipe and OCR readers: RTE Native, Interrupt and Polled modes."""
