@@ -75,11 +75,11 @@ class RteSim(SimDevice):
                 continue  # ignored, as by a reader that missed the command
             self.enables += 1
             self.enabled = True
-            if self._held:
-                frame = self._held.pop(0)
+            # Interrupt: everything held goes out; Polled: one read per Enable.
+            while self._held and self.enabled:
                 if self.mode == "polled":
                     self.enabled = False
-                self.reply(frame)
+                self.reply(self._held.pop(0))
 
 
 class RteInterruptSim(RteSim):
