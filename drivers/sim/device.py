@@ -17,7 +17,7 @@ import random
 import time
 import tty
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 # Full-speed USB CDC delivers at most 64 bytes per packet.
 USB_PACKET = 64
@@ -82,7 +82,7 @@ class SimDevice:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def __aenter__(self) -> SimDevice:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -156,16 +156,18 @@ async def test_conformance(mode: str, check: Check, tmp_path: Path) -> None:
 
 
 async def test_bad_bcc_from_the_device_is_a_notice_and_nothing_is_lost(tmp_path: Path) -> None:
-    async with RteSim(link=tmp_path / "rte0", bcc=True) as sim:
-        async with RteDriver(sim.url, sim.options()) as driver:
-            events = driver.events()
-            sim.corrupt_next_bcc = True
-            await sim.present(SAMPLES[0])
-            await sim.present(SAMPLES[1])
-            capture, notices = await next_capture(events)
-            assert [n.code for n in notices] == ["bad_bcc"]
-            assert capture.text == SAMPLES[1]
-            assert driver.health().errors == 1
+    async with (
+        RteSim(link=tmp_path / "rte0", bcc=True) as sim,
+        RteDriver(sim.url, sim.options()) as driver,
+    ):
+        events = driver.events()
+        sim.corrupt_next_bcc = True
+        await sim.present(SAMPLES[0])
+        await sim.present(SAMPLES[1])
+        capture, notices = await next_capture(events)
+        assert [n.code for n in notices] == ["bad_bcc"]
+        assert capture.text == SAMPLES[1]
+        assert driver.health().errors == 1
 
 
 async def test_interrupt_mode_reads_nothing_until_enabled(tmp_path: Path) -> None:
@@ -180,15 +182,17 @@ async def test_interrupt_mode_reads_nothing_until_enabled(tmp_path: Path) -> Non
 
 
 async def test_polled_mode_enables_again_after_every_read(tmp_path: Path) -> None:
-    async with RtePolledSim(link=tmp_path / "rte0") as sim:
-        async with RteDriver(sim.url, sim.options()) as driver:
-            events = driver.events()
-            for mrz in SAMPLES[:3]:
-                await sim.present(mrz)
-                capture, _ = await next_capture(events)
-                assert capture.text == mrz
-            await asyncio.sleep(0.05)
-            assert sim.enables == 4  # one at connect, one after each read
+    async with (
+        RtePolledSim(link=tmp_path / "rte0") as sim,
+        RteDriver(sim.url, sim.options()) as driver,
+    ):
+        events = driver.events()
+        for mrz in SAMPLES[:3]:
+            await sim.present(mrz)
+            capture, _ = await next_capture(events)
+            assert capture.text == mrz
+        await asyncio.sleep(0.05)
+        assert sim.enables == 4  # one at connect, one after each read
 
 
 async def test_a_missed_enable_is_retried_by_command(tmp_path: Path) -> None:
@@ -204,11 +208,10 @@ async def test_a_missed_enable_is_retried_by_command(tmp_path: Path) -> None:
 
 
 async def test_native_mode_takes_no_commands(tmp_path: Path) -> None:
-    async with RteSim(link=tmp_path / "rte0") as sim:
-        async with RteDriver(sim.url, sim.options()) as driver:
-            with pytest.raises(NotSupported):
-                await driver.command("enable")
-            assert driver.capabilities == frozenset()
+    async with RteSim(link=tmp_path / "rte0") as sim, RteDriver(sim.url, sim.options()) as driver:
+        with pytest.raises(NotSupported):
+            await driver.command("enable")
+        assert driver.capabilities == frozenset()
         assert sim.host_sent == b""
 
 
