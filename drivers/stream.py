@@ -40,6 +40,9 @@ COMMAND_TIMEOUT_S = 2.0
 EVENT_QUEUE = 64
 # Errors within this many reads that turn the device DEGRADED (and back READY after a good read).
 DEGRADED_AFTER = 3
+# probe(): how long one candidate setting may take, and how long a passive device is listened to.
+PROBE_TIMEOUT_S = 3.0
+PROBE_LISTEN_S = 1.0
 
 SERIAL_OPTIONS = ("baudrate", "bytesize", "parity", "stopbits", "xonxoff", "rtscts")
 
@@ -133,6 +136,47 @@ class StreamDriver(Driver):
 
     async def on_data(self, frame: Frame) -> None:
         """Called after a DATA frame became an event: acknowledge it, if the device wants."""
+
+    # -- probing ---------------------------------------------------------------------------
+
+    @classmethod
+    def probe_candidates(cls, options: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Option sets to try, most likely first (families add baud rates, framings)."""
+        return [dict(options)]
+
+    async def handshake(self) -> bool:
+        """Whether the device on the other end speaks this family's protocol.
+
+        The default suits devices that only talk when they read something: it listens for a
+        well-formed read. Families with a query command override it with a real exchange.
+        """
+        try:
+            async with asyncio.timeout(PROBE_LISTEN_S):
+                async for event in self.events():
+                    if isinstance(event, Capture):
+                        return True
+        except TimeoutError:
+            pass
+        return False
+
+    @classmethod
+    async def probe(cls, url: str, options: Mapping[str, Any] | None = None) -> bool:
+        for candidate in cls.probe_candidates(options or {}):
+            try:
+                driver = cls(url, candidate)
+            except ValueError:
+                continue
+            try:
+                async with asyncio.timeout(PROBE_TIMEOUT_S):
+                    await driver.open()
+                    try:
+                        if await driver.handshake():
+                            return True
+                    finally:
+                        await driver.close()
+            except (DriverError, TimeoutError):
+                continue
+        return False
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drivers.registry import default_registry
-from edge import __version__, demo, jsonlog, parse, records, runner
+from edge import __version__, demo, devices_cli, jsonlog, parse, records, runner, simulate
 from edge.app import App
 from edge.config import Config, check_data_dir, load, resolve_path
 from edge.devices import resolve_drivers
@@ -74,14 +74,11 @@ def cmd_records(args: argparse.Namespace) -> int:
 
 def cmd_devices(args: argparse.Namespace) -> int:
     config, _ = _load_checked(args.config)
-    print("configured devices:")
-    for device in config.devices:
-        state = "" if device.enabled else " (disabled)"
-        print(f"  {device.name}: driver {device.driver}, {device.url}{state}")
-    if not config.devices:
-        print("  (none)")
-    print("known drivers: " + ", ".join(default_registry.names()))
-    return EXIT_OK
+    return devices_cli.show(config, default_registry, sys.stdout, probe=args.probe)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    return simulate.main(args.profile, args.link, args.socket, args.every)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -136,7 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     recs.set_defaults(func=cmd_records)
 
     devices = with_config(sub.add_parser("devices", help="configured devices and known drivers"))
+    devices.add_argument(
+        "--probe", action="store_true", help="check that each device answers (daemon stopped)"
+    )
     devices.set_defaults(func=cmd_devices)
+
+    sim = sub.add_parser("simulate", help="run one byte-level device simulator (technicians)")
+    sim.add_argument("profile", help="simulator profile, e.g. rte-native or barcode-cdc")
+    sim.add_argument("--link", type=Path, help="stable path to create (like /dev/serial/by-id)")
+    sim.add_argument("--socket", action="store_true", help="serve socket://127.0.0.1:PORT")
+    sim.add_argument("--every", type=float, help="present a specimen every so many seconds")
+    sim.set_defaults(func=cmd_simulate)
     return parser
 
 

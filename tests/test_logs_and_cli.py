@@ -61,7 +61,9 @@ async def test_records_and_devices_commands(tmp_path: Path, data_dir: Path) -> N
     result = _cli("devices", "--config", str(path))
     assert result.returncode == 0, result.stderr
     assert "reader: driver sim" in result.stdout
-    assert "known drivers: " in result.stdout and "sim" in result.stdout
+    assert "known drivers:\n" in result.stdout
+    assert "  sim: A reader that presents its payloads" in result.stdout
+    assert "  mrz-rte: RTE Native sends" in result.stdout
 
 
 def test_demo_runs_and_commits(tmp_path: Path) -> None:

@@ -30,6 +30,10 @@ class SimDevice:
     description: ClassVar[str] = ""
     # The driver (entry-point name) that talks to this simulator, and the options it needs.
     driver: ClassVar[str] = ""
+    # What `present()` takes: MRZ text ("document") or a barcode payload ("barcode").
+    carries: ClassVar[str] = "document"
+    # False where the simulated device lives inside this process only (a fake USB backend).
+    standalone: ClassVar[bool] = True
 
     def __init__(
         self, *, link: Path | None = None, socket: bool = False, seed: int | None = None
