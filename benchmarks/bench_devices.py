@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.bench_latency import fsync_floor
-from benchmarks.common import line, median, percentile
+from benchmarks.common import line, median, percentile, until
 from drivers.base import HealthState
 from drivers.sim.profiles import profile_class
 from edge.app import App
@@ -59,7 +59,8 @@ async def latency(profile: str, rate: float, count: int) -> list[float]:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
-        assert feeder.stdin is not None and feeder.stdout is not None
+        assert feeder.stdin is not None
+        assert feeder.stdout is not None
         assert (await feeder.stdout.readline()).strip() == b"ready"
         app = App(from_mapping(_config(tmp, profile, link), "<bench>"), notifier=Notifier({}))
         committed: list[int] = []
@@ -71,12 +72,10 @@ async def latency(profile: str, rate: float, count: int) -> list[float]:
         app.store.on_commit(on_commit)
         daemon = asyncio.create_task(app.run())
         await app.ready.wait()
-        while app.supervisors[0].health.state is not HealthState.READY:
-            await asyncio.sleep(0.01)
+        await until(lambda: app.supervisors[0].health.state is HealthState.READY)
         feeder.stdin.write(b"go\n")
         stamps = [int(v) for v in (await feeder.stdout.readline()).split()]
-        while len(committed) < len(stamps):
-            await asyncio.sleep(0.01)
+        await until(lambda: len(committed) >= len(stamps))
         feeder.stdin.write(b"stop\n")
         await feeder.wait()
         app.request_stop()
@@ -99,17 +98,14 @@ async def replug(profile: str, cycles: int) -> list[float]:
             times = []
             rng = random.Random(cycles)
             for _ in range(cycles):
-                while sup.health.state is not HealthState.READY:
-                    await asyncio.sleep(0.001)
+                await until(lambda: sup.health.state is HealthState.READY)
                 await sim.unplug()
-                while sup.health.state is HealthState.READY:
-                    await asyncio.sleep(0.001)
+                await until(lambda: sup.health.state is not HealthState.READY)
                 # Unplugged for a while, at a random phase against the hotplug poll.
                 await asyncio.sleep(rng.uniform(0.3, 0.8))
                 started = time.monotonic()
                 await sim.replug()
-                while sup.health.state is not HealthState.READY:
-                    await asyncio.sleep(0.001)
+                await until(lambda: sup.health.state is HealthState.READY)
                 times.append((time.monotonic() - started) * 1000)
             app.request_stop()
             await daemon

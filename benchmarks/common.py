@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -19,3 +20,9 @@ def median(values: Sequence[float]) -> float:
 
 def line(label: str, value: str) -> None:
     print(f"  {label:<48} {value}")
+
+
+async def until(predicate: Callable[[], bool], step: float = 0.001) -> None:
+    """Poll `predicate` every `step` seconds: benchmarks watch state without hooking into it."""
+    while not predicate():  # noqa: ASYNC110  # polling is the point: no event to wait on
+        await asyncio.sleep(step)
