@@ -17,7 +17,7 @@ from edge.alarms import Alarms
 from edge.config import Config, DeviceConfig, SupervisionConfig
 from edge.errors import CaptureRefused, ConfigError
 from edge.events import Event, Hub
-from edge.hotplug import Hotplug
+from edge.hotplug import Hotplug, node_id
 from edge.metrics import Metrics
 from edge.pipeline import Pipeline
 from edge.records import DeviceRef, Record
@@ -96,19 +96,35 @@ class DeviceSupervisor:
         try:
             while True:
                 try:
-                    await self._session()
+                    connected = await self._session()
                 except CaptureRefused:
                     return
-                self._note_restart()
-                delay = self._backoff.next_delay()
-                self._metrics.device_restarts.labels(device=self.config.name).inc()
-                if self._hotplug is None:
-                    await asyncio.sleep(delay)
-                elif await self._hotplug.wait(self._presence, delay):
-                    log.info("device plugged in", extra={"device": self.config.name})
+                if connected:
+                    # Only a device that was up and went down counts towards flapping; one
+                    # that is simply not plugged in is ABSENT, not failing.
+                    self._note_restart()
+                    self._metrics.device_restarts.labels(device=self.config.name).inc()
+                await self._wait_before_retry(connected)
         finally:
             if self.health.state is not HealthState.FAILED:
                 self._set_state(HealthState.ABSENT, "stopped")
+
+    async def _wait_before_retry(self, connected: bool) -> None:
+        delay = self._backoff.next_delay()
+        if self._hotplug is None:
+            await asyncio.sleep(delay)
+            return
+        path = self._presence
+        if path is not None and node_id(path) is None:
+            # Unplugged: nothing to retry until the node is back (udev or the path poll says
+            # so), re-checked at the backoff cap in case the watch misses it.
+            if self.health.state is not HealthState.FAILED:
+                self._set_state(HealthState.ABSENT, "waiting for the device to be plugged in")
+            if await self._hotplug.wait(path, self._policy.backoff_cap):
+                log.info("device plugged in", extra={"device": self.config.name})
+            return
+        if await self._hotplug.wait(path, delay):
+            log.info("device plugged in", extra={"device": self.config.name})
 
     def _stable(self) -> None:
         """Connected long enough without a failure: forget past restarts."""
@@ -117,8 +133,8 @@ class DeviceSupervisor:
         if self._alarms.is_active(self.alarm_code):
             self._alarms.clear(self.alarm_code)
 
-    async def _session(self) -> None:
-        """One open → read → failure cycle."""
+    async def _session(self) -> bool:
+        """One open → read → failure cycle; whether the device was connected at all."""
         connected = False
         stable_timer: asyncio.TimerHandle | None = None
         self._set_state(HealthState.OPENING)
@@ -154,6 +170,7 @@ class DeviceSupervisor:
         finally:
             if stable_timer is not None:
                 stable_timer.cancel()
+        return connected
 
     def _notice(self, notice: Notice) -> None:
         """Bad input from the device: counted, logged and shown, never quoting its bytes."""
