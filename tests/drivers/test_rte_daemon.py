@@ -132,3 +132,30 @@ async def test_unplug_then_replug_comes_back_without_losing_reads(
                 await wait_for(lambda c=cycle: app.store.writer.last_seq >= 2 + c)
             assert sup.health.reconnects == 3
             assert not app.alarms.is_active("device_failed:reader")
+
+
+async def test_an_unplugged_reader_waits_absent_without_flapping(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    async with RteSim(link=tmp_path / "rte0", seed=8) as sim:
+        # A fast backoff and a low restart limit: retrying opens would trip it within 0.1 s.
+        config = make_config(
+            data_dir,
+            devices=[device(sim)],
+            supervision={"backoff_base": 0.01, "backoff_cap": 0.05, "restart_limit": 2},
+        )
+        async with running(config, registry()) as app:
+            (sup,) = app.supervisors
+            await wait_for(lambda: sup.health.state is HealthState.READY)
+            await sim.unplug()
+            await wait_for(lambda: sup.health.state is HealthState.ABSENT)
+            errors = sup.health.errors
+            await asyncio.sleep(0.5)
+            assert sup.health.state is HealthState.ABSENT
+            assert sup.snapshot()["detail"] == "waiting for the device to be plugged in"
+            assert sup.health.errors <= errors + 10  # rechecked at the cap, not hammered
+            assert not app.alarms.is_active("device_failed:reader")
+            await sim.replug()
+            await wait_for(lambda: sup.health.state is HealthState.READY)
+            await sim.present(passport(7))
+            await wait_for(lambda: app.store.writer.last_seq >= 1)
