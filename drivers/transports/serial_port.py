@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import errno
 import os
+import termios
+from dataclasses import replace
 from pathlib import Path
 
 import serial
@@ -38,27 +40,37 @@ class SerialTransport(Transport):
             return
         if not os.path.exists(self.path):  # noqa: ASYNC240  # one stat of a /dev node
             raise DeviceUnavailable(f"no device at {self.path}")
-        s = self.settings
         try:
-            # Opening a tty can block on some USB adapters: not on the loop.
-            port = await asyncio.to_thread(
-                serial.Serial,
-                port=self.path,
-                baudrate=s.baudrate,
-                bytesize=s.bytesize,
-                parity=s.parity,
-                stopbits=s.stopbits,
-                xonxoff=s.xonxoff,
-                rtscts=s.rtscts,
-                timeout=0,
-                write_timeout=0,
-                exclusive=True,
-            )
-        except (serial.SerialException, OSError, ValueError) as exc:
+            try:
+                port = await self._open_port(self.settings)
+            except termios.error:
+                # Linux refuses (EINVAL) a pty framing change it cannot apply, e.g. 7E1 again
+                # on reopen; a pty ignores framing anyway (bytes pass unchanged), so open it
+                # with the framing it has. A real port that refuses its settings stays refused.
+                if not os.path.realpath(self.path).startswith("/dev/pts/"):  # noqa: ASYNC240  # no I/O
+                    raise
+                port = await self._open_port(replace(self.settings, bytesize=8, parity="N"))
+        except (serial.SerialException, OSError, ValueError, termios.error) as exc:
             raise DeviceUnavailable(f"cannot open {self.path}: {_reason(exc)}") from exc
         self._port = port
         self._fd = port.fileno()
         os.set_blocking(self._fd, False)
+
+    async def _open_port(self, s: SerialSettings) -> serial.Serial:
+        # Opening a tty can block on some USB adapters: not on the loop.
+        return await asyncio.to_thread(
+            serial.Serial,
+            port=self.path,
+            baudrate=s.baudrate,
+            bytesize=s.bytesize,
+            parity=s.parity,
+            stopbits=s.stopbits,
+            xonxoff=s.xonxoff,
+            rtscts=s.rtscts,
+            timeout=0,
+            write_timeout=0,
+            exclusive=True,
+        )
 
     async def close(self) -> None:
         port, self._port = self._port, None
