@@ -1,0 +1,1 @@
+"""Serial barcode scanners (CDC-ACM, RS-232): prefix, code id, suffix, Honeywell commands."""
