@@ -1,0 +1,1 @@
+"""Access-IS (HID Global) readers in Standard Access Configuration or Raw Data mode (barcodes)."""
