@@ -132,6 +132,10 @@ class WedgeDriver(StreamDriver):
         await super()._open()
         self.host_hints.setdefault("grab", NO_GRAB)
 
+    def to_event(self, frame: Frame) -> Event | None:
+        """Decoded by the kind's subclass; `__new__` never builds a bare WedgeDriver."""
+        raise NotImplementedError
+
 
 class WedgeDocumentReader(WedgeDriver, DocumentReader):
     """MRZ lines typed by a reader; a character outside the MRZ alphabet rejects the read."""

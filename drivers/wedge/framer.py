@@ -191,10 +191,12 @@ class WedgeFramer:
         last, self._last_us = self._last_us, at_us
         if not self.key_gap_us:
             return
-        if self._started and last is not None and at_us - last > self.key_gap_us:
-            if self._state == _NOT_STARTED:
-                self._fail("truncated", "a read stopped before its end (a pause in its keys)")
-            self._emit(out)
+        if last is not None and at_us - last > self.key_gap_us:
+            self._release_keys()  # as after a silence on the host: nothing is held that long
+            if self._started:
+                if self._state == _NOT_STARTED:
+                    self._fail("truncated", "a read stopped before its end (a pause in its keys)")
+                self._emit(out)
         cut, self._cut_at = self._cut_at, None
         if cut is not None and 0 <= at_us - cut <= self.key_gap_us:
             # The host's idle timer fired while the device was still typing (a stalled

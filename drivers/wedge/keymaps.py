@@ -22,8 +22,16 @@ KEY_RIGHTSHIFT, KEY_KPASTERISK, KEY_LEFTALT, KEY_SPACE, KEY_CAPSLOCK = 54, 55, 5
 KEY_NUMLOCK, KEY_KPMINUS, KEY_KPPLUS, KEY_KPDOT, KEY_102ND = 69, 74, 78, 83, 86
 KEY_KPENTER, KEY_RIGHTCTRL, KEY_KPSLASH, KEY_RIGHTALT = 96, 97, 98, 100
 KEY_LEFTMETA, KEY_RIGHTMETA = 125, 126
-KEYPAD_DIGITS = {82: "0", 79: "1", 80: "2", 81: "3", 75: "4", 76: "5", 77: "6", 71: "7", 72: "8"}
-KEYPAD_DIGITS[73] = "9"
+KEYPAD_DIGITS = {
+    82: "0", 79: "1", 80: "2", 81: "3", 75: "4", 76: "5", 77: "6", 71: "7", 72: "8", 73: "9",
+}  # fmt: skip
+KEYPAD = frozenset(KEYPAD_DIGITS) | {
+    KEY_KPDOT,
+    KEY_KPMINUS,
+    KEY_KPPLUS,
+    KEY_KPASTERISK,
+    KEY_KPSLASH,
+}
 
 # Physical rows as key codes, left to right (the `102ND` key, left of Z on ISO boards, apart).
 NUMBER_ROW = tuple(range(KEY_1, KEY_EQUAL + 1))  # 1 … 0, minus, equal
@@ -52,11 +60,12 @@ class Layout:
 
     def __post_init__(self) -> None:
         # Main keys before the keypad, lower levels first, a dead key only as the last resort.
-        for dead_pass in (False, True):
+        for keypad, dead_pass in ((False, False), (False, True), (True, False)):
             for level in (PLAIN, SHIFT, ALTGR):
                 for code, chars in self.keys.items():
                     char = chars[level]
-                    if char and ((code, level) in self.dead) is dead_pass:
+                    dead = (code, level) in self.dead
+                    if char and (code in KEYPAD) is keypad and dead is dead_pass:
                         self._typing.setdefault(char, (code, level))
 
     def char(self, code: int, level: int) -> str:

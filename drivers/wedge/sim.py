@@ -67,6 +67,7 @@ class WedgeSim(SimDevice):
         self.typing_gaps = typing_gaps  # seconds between characters, when above zero
         self._evdev = load_evdev()
         self._shifts = 0
+        self._clock_us = 0
 
     def options(self) -> dict[str, object]:
         options: dict[str, object] = {"kind": self.kind, "layout": self.layout.name}
@@ -87,7 +88,8 @@ class WedgeSim(SimDevice):
     def keystrokes(self, item: str | bytes) -> list[list[Any]]:
         """The evdev events for one read, one group per character typed (Enter included)."""
         groups: list[list[Any]] = []
-        stamp = [time.time_ns() // 1000]
+        # Typing takes (simulated) time: a read never starts before the previous one ended.
+        stamp = [max(time.time_ns() // 1000, self._clock_us)]
         if self.caps_lock:
             groups.append(self._tap(KEY_CAPSLOCK, stamp))
         lines = self.text_of(item)
@@ -96,6 +98,7 @@ class WedgeSim(SimDevice):
             if self.caps_lock and number == len(lines):
                 groups.append(self._tap(KEY_CAPSLOCK, stamp))  # back off before the last Enter
             groups.append(self._tap(KEY_ENTER, stamp))
+        self._clock_us = stamp[0] + CHAR_PERIOD_US
         return groups
 
     def encode(self, item: str | bytes) -> bytes:
