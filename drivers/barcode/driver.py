@@ -125,7 +125,10 @@ class BarcodeSerialDriver(BarcodeScanner):
             await self.send(honeywell.UNTRIGGER)
             return "sent"
         if name == "menu":
-            reply = await self.menu(str(args["command"]), store=bool(args.get("store", False)))
+            text = args.get("command")
+            if not isinstance(text, str):
+                raise ValueError("menu: command= takes the menu command text, e.g. 'BEPLVL1'")
+            reply = await self.menu(text, store=bool(args.get("store", False)))
             return reply.text
         if name in ("beep", "led") and self.host_ack:
             key = "led" if name == "led" else str(args.get("tone", "error"))

@@ -73,7 +73,10 @@ class HidPosDriver(BarcodeScanner):
             await self.send_report(trigger_report(actions[name]))
             return "sent"
         if name == "menu":
-            reply = await self.menu(str(args["command"]), store=bool(args.get("store", False)))
+            text = args.get("command")
+            if not isinstance(text, str):
+                raise ValueError("menu: command= takes the menu command text, e.g. 'BEPLVL1'")
+            reply = await self.menu(text, store=bool(args.get("store", False)))
             return reply.text
         raise NotSupported(f"{self.name} does not support the command {name!r}")
 

@@ -116,6 +116,8 @@ async def test_trigger_and_menu_commands(tmp_path: Path) -> None:
         assert sim.menu.values["BEPLVL"] == "2"
         assert await driver.command("menu", command="TRGSTO?") == "TRGSTO0"
         assert sim.commands[-1] == b"\x16M\rTRGSTO?."
+        with pytest.raises(ValueError, match="menu"):
+            await driver.command("menu")
         # Beep and LED are Host-ACK answers: not available outside Host-ACK mode.
         with pytest.raises(NotSupported):
             await driver.command("beep")
