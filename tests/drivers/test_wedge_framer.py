@@ -357,3 +357,13 @@ def test_reset_forgets_a_partial_read() -> None:
     f.reset()
     assert not f.pending()
     assert data(f.feed(sim("us").encode(TD1))) == [TD1.replace("\n", "\r")]
+
+
+def test_a_pause_releases_modifiers_a_cut_read_left_held() -> None:
+    f = framer("us", lines=1, key_gap=0.05)
+    held = ev(EV_KEY, ecodes.KEY_LEFTSHIFT, 1) + ev(EV_KEY, ecodes.KEY_A, 1)  # reset mid-char
+    assert f.feed(held) == []
+    later = sim("us", kind="barcode").encode("ok")  # typed now, years after the fixed stamps
+    frames = f.feed(later)
+    assert [fr.error for fr in frames] == ["truncated", ""]
+    assert frames[1].payload == b"ok"
