@@ -11,8 +11,10 @@ A line ends at Enter; a read is `lines` lines (0: as many as the first line's le
 ICAO 9303 — 30 characters: 3 lines, 36 or 44: 2, anything else: 1). The read's frame closes at
 the report after Enter's release, so it holds every record the device sent for it. Silence
 before the end is a truncated read, unless `end_on_idle` (a scanner with no suffix): then it
-ends the read. A key the layout lacks, an accent key followed by a letter, noise or events
-the kernel dropped inside a read make the whole read an ERROR frame: nothing is guessed.
+ends the read. A pause longer than `key_gap` in the records' own timestamps (the device's
+clock, immune to a stalled host) ends or cuts a read too. A key the layout lacks, an accent key
+followed by a letter, noise or events the kernel dropped inside a read make the whole read an
+ERROR frame: nothing is guessed.
 """
 
 from __future__ import annotations
@@ -182,6 +184,7 @@ class WedgeFramer:
         self._noise.clear()
         if self._started:
             self._fail("noise", f"{count} bytes that are not input events inside a read")
+            self._bound(out)
         else:
             out.append(error_frame(self._raw, "noise", f"{count} bytes that are not input events"))
             self._raw.clear()
@@ -217,14 +220,18 @@ class WedgeFramer:
             self._fail("dropped", "the kernel dropped input events: part of a read is lost")
         elif type_ == EV_LED and code == LED_CAPSL:
             self._caps = bool(value)
-        if len(self._raw) > self.max_raw:
-            if self._started:
-                out.append(error_frame(self._raw, "overflow", "a read longer than any barcode"))
-                self._raw.clear()
-                self._fail("overflow", "the rest of a read longer than any barcode")
-            else:
-                out.append(error_frame(self._raw, "noise", "input events without any read"))
-                self._raw.clear()
+        self._bound(out)
+
+    def _bound(self, out: list[Frame]) -> None:
+        """Hand over what a flood buffered; the rest of the flood stays in error."""
+        if len(self._raw) <= self.max_raw:
+            return
+        if self._started:
+            out.append(error_frame(self._raw, "overflow", "a read longer than any barcode"))
+            self._fail("overflow", "the rest of a read longer than any barcode")
+        else:
+            out.append(error_frame(self._raw, "noise", "input events without any read"))
+        self._raw.clear()
 
     def _key(self, code: int, value: int) -> None:
         if value == KEY_REPEAT:

@@ -367,3 +367,11 @@ def test_a_pause_releases_modifiers_a_cut_read_left_held() -> None:
     frames = f.feed(later)
     assert [fr.error for fr in frames] == ["truncated", ""]
     assert frames[1].payload == b"ok"
+
+
+def test_noise_flood_inside_a_read_is_bounded() -> None:
+    f = framer("us", lines=1, max_raw=4096)
+    f.feed(tap(ecodes.KEY_A))
+    frames = [fr for _ in range(20) for fr in f.feed(b"\xff" * 1000)]
+    assert frames and all(fr.error == "overflow" for fr in frames)
+    assert all(len(fr.raw) <= 4096 + 1000 for fr in frames)
