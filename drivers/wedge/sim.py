@@ -16,19 +16,7 @@ from typing import Any, ClassVar
 
 from drivers.sim.device import SimDevice
 from drivers.wedge.framer import EV_KEY, EV_SYN, KEY_PRESS, KEY_RELEASE, KEY_REPEAT, pack_event
-from drivers.wedge.keymaps import (
-    ALTGR,
-    KEY_CAPSLOCK,
-    KEY_ENTER,
-    KEY_LEFTSHIFT,
-    KEY_RIGHTALT,
-    KEY_RIGHTSHIFT,
-    KEY_SPACE,
-    KEYPAD_DIGITS,
-    LAYOUTS,
-    PLAIN,
-    SHIFT,
-)
+from drivers.wedge.keymaps import ALTGR, KEYPAD_DIGITS, LAYOUTS, PLAIN, SHIFT
 from drivers.wedge.transport import load_evdev
 
 _KEYPAD = {digit: code for code, digit in KEYPAD_DIGITS.items()}
@@ -66,6 +54,7 @@ class WedgeSim(SimDevice):
         self.repeats = repeats  # auto-repeat events after every press (value 2)
         self.typing_gaps = typing_gaps  # seconds between characters, when above zero
         self._evdev = load_evdev()
+        self._ecodes = self._evdev.ecodes  # the kernel's own names for the keys it wraps with
         self._shifts = 0
         self._clock_us = 0
 
@@ -91,13 +80,13 @@ class WedgeSim(SimDevice):
         # Typing takes (simulated) time: a read never starts before the previous one ended.
         stamp = [max(time.time_ns() // 1000, self._clock_us)]
         if self.caps_lock:
-            groups.append(self._tap(KEY_CAPSLOCK, stamp))
+            groups.append(self._tap(self._ecodes.KEY_CAPSLOCK, stamp))
         lines = self.text_of(item)
         for number, line in enumerate(lines, 1):
             groups.extend(self._char(char, stamp) for char in line)
             if self.caps_lock and number == len(lines):
-                groups.append(self._tap(KEY_CAPSLOCK, stamp))  # back off before the last Enter
-            groups.append(self._tap(KEY_ENTER, stamp))
+                groups.append(self._tap(self._ecodes.KEY_CAPSLOCK, stamp))  # off before Enter
+            groups.append(self._tap(self._ecodes.KEY_ENTER, stamp))
         self._clock_us = stamp[0] + CHAR_PERIOD_US
         return groups
 
@@ -134,15 +123,18 @@ class WedgeSim(SimDevice):
         modifier = 0
         if level == SHIFT:
             self._shifts += 1
-            modifier = KEY_RIGHTSHIFT if self._shifts % 2 == 0 else KEY_LEFTSHIFT
+            modifier = (
+                self._ecodes.KEY_RIGHTSHIFT if self._shifts % 2 else self._ecodes.KEY_LEFTSHIFT
+            )
         elif level == ALTGR:
-            modifier = KEY_RIGHTALT
+            modifier = self._ecodes.KEY_RIGHTALT
         events = self._key(modifier, KEY_PRESS, stamp) if modifier else []
         events += self._tap(code, stamp)
         if modifier:
             events += self._key(modifier, KEY_RELEASE, stamp)
         if (code, level) in self.layout.dead:
-            events += self._tap(KEY_SPACE, stamp)  # a dead key gives its own character so
+            # A dead key gives its own character when space follows.
+            events += self._tap(self._ecodes.KEY_SPACE, stamp)
         stamp[0] += CHAR_PERIOD_US
         return events
 
