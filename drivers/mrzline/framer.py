@@ -4,9 +4,11 @@ A read is complete when the bytes received end with a known MRZ shape: three 30-
 lines (TD1) or two lines of 36 (TD2, MRV-B, French ID) or 44 (TD3, MRV-A), every character in
 the MRZ alphabet. No shape is a prefix of another, so a complete read is cut at once, except
 for one ambiguity: a 36-character second line after a 44-character first line may be a TD3
-row still arriving, so 2x36 is only taken when its first line is exactly 36 characters long
-(delimited by a separator, the prefix or a non-MRZ byte) or, at silence, when the MRZ
-characters before it do not make a 44-character line.
+row still arriving, so 2x36 is taken at once only when its first line is exactly 36
+characters long (delimited by a separator, the prefix or a non-MRZ byte); with MRZ characters
+glued before it, once the second line proves not to be a TD3 row (it stops short of 44 or
+reaches 44 without making a TD3) or, at silence, unless those characters make a 44-character
+line.
 
 Anything else ends at silence. When the bytes stop at the end of a row, `idle()` first waits
 `gap_idles` more quiet periods for the next row (an engine that re-reads a failed row sends
@@ -34,6 +36,8 @@ SEPARATORS: dict[str, bytes] = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n"}
 # Three 44-character lines with framing fit many times over; more is a flood.
 MAX_BUFFER = 1024
 LONGEST = max(SHAPES)
+# The first character of every MRZ (ICAO 9303: passports, visas, identity cards).
+DOCUMENT_CODES = frozenset(b"PVIAC")
 
 
 def _mrz(data: bytes | bytearray) -> bool:
@@ -59,6 +63,7 @@ class MrzLineFramer:
         self.gap_idles = gap_idles
         # A prefix holding a non-MRZ byte delimits the first line by itself.
         self._prefix_delimits = not _mrz(prefix)
+        self._suffix_delimits = not _mrz(suffix)
         self._framing = frozenset(separator + prefix + suffix) | ALPHABET
         self._buf = bytearray()
         self._idles = 0
@@ -82,7 +87,10 @@ class MrzLineFramer:
                     out.append(reply_frame(buf[start:]))
                     del buf[start:]  # what came before may still become a read
                     continue
-            if (byte in ALPHABET or self.suffix) and (match := self._match(strict=True)):
+            match = self._match(strict=True) if byte in ALPHABET or self.suffix else None
+            if match is None and not self.suffix:
+                match = self._settled_36(byte)
+            if match is not None:
                 out.extend(self._emit(*match))
             elif len(buf) > MAX_BUFFER:
                 out.append(error_frame(buf, "overflow", f"{len(buf)} bytes without a read"))
@@ -105,20 +113,68 @@ class MrzLineFramer:
 
     def _at_row_end(self) -> bool:
         """Whether the buffer ends where a row (or its separator) does, not inside one."""
-        buf = self._buf
-        row = buf[buf.rfind(self.sep) + len(self.sep) :] if self.sep in buf else buf
-        if self.prefix and row.startswith(self.prefix):
-            row = row[len(self.prefix) :]
-        return (not row or len(row) in SHAPES) and _mrz(row)
+        rows = [self._strip_prefix(row) for row in self._buf.split(self.sep)[-2:]]
+        row = rows[-1]
+        if not row:
+            return True
+        if not _mrz(row):
+            return False
+        # The rows of one read share a width: after a whole row, only that width ends a row.
+        if len(rows) == 2 and len(rows[0]) in SHAPES and _mrz(rows[0]):
+            return len(row) == len(rows[0])
+        return len(row) in SHAPES
+
+    def _strip_prefix(self, row: bytes | bytearray) -> bytes | bytearray:
+        return row[len(self.prefix) :] if self.prefix and row.startswith(self.prefix) else row
 
     # -- matching ------------------------------------------------------------------------------
 
-    def _match(self, *, strict: bool) -> tuple[int, str] | None:
-        """(start, shape) of a complete read at the end of the buffer."""
+    def _settled_36(self, byte: int) -> tuple[int, str, int] | None:
+        """A 2x36 read left waiting (MRZ characters before its first row) once its second row
+        has proven not to be a TD3 row: it reached 44 characters without making a TD3, or it
+        stopped at 36 to 43 characters. The bytes after it stay for the next read."""
         buf, sep = self._buf, self.sep
-        end = len(buf) - len(self.suffix)
-        if self.suffix and not buf.endswith(self.suffix):
+        if byte in ALPHABET:
+            row_start = self._after_sep(len(buf))
+            if len(buf) - row_start != LONGEST:
+                return None
+            any_extra = True
+        else:
+            row_start = self._after_sep(len(buf) - 1)
+            row_len = len(buf) - 1 - row_start
+            if not 36 <= row_len < LONGEST:
+                return None
+            any_extra = byte in sep or row_len > 36
+        match = self._match(strict=False, end=row_start + 36, any_extra=any_extra)
+        if match is None or match[1] != "2x36":
             return None
+        if byte in ALPHABET and not self._starts_read(row_start + 36):
+            return None  # a TD3 with a misread character, not a TD2 and the next read
+        return match
+
+    def _starts_read(self, at: int) -> bool:
+        """Whether the bytes from `at` may begin a read: the prefix, then a document code."""
+        rest, prefix = self._buf[at:], self.prefix
+        if rest[: len(prefix)] != prefix[: len(rest)]:
+            return False
+        return len(rest) <= len(prefix) or rest[len(prefix)] in DOCUMENT_CODES
+
+    def _after_sep(self, end: int) -> int:
+        """Where the row that ends at `end` starts: after the last separator before it."""
+        at = self._buf.rfind(self.sep, 0, end)
+        return at + len(self.sep) if at >= 0 else 0
+
+    def _match(
+        self, *, strict: bool, end: int | None = None, any_extra: bool = False
+    ) -> tuple[int, str, int] | None:
+        """(start, shape, end) of a complete read ending at `end` (the end of the buffer)."""
+        buf, sep = self._buf, self.sep
+        stop = len(buf) if end is None else end
+        end = stop - len(self.suffix)
+        if self.suffix and not buf[:stop].endswith(self.suffix):
+            return None
+        # A suffix ends the last row: it cannot be a TD3 row still arriving.
+        strict = strict and not self._suffix_delimits
         cut = buf.rfind(sep, 0, end)
         width = end - cut - len(sep)
         if cut < 0 or width not in SHAPES or not _mrz(buf[cut + len(sep) : end]):
@@ -134,9 +190,9 @@ class MrzLineFramer:
         start = first - len(self.prefix)
         if start < 0 or not _mrz(buf[first:cut]) or buf[start:first] != self.prefix:
             return None
-        if not self._first_line_ok(start, width, strict):
+        if not (any_extra or self._first_line_ok(start, width, strict)):
             return None
-        return start, f"{SHAPES[width]}x{width}"
+        return start, f"{SHAPES[width]}x{width}", stop
 
     def _first_line_ok(self, start: int, width: int, strict: bool) -> bool:
         """Whether the first line may begin where the shape says, given what precedes it."""
@@ -154,15 +210,16 @@ class MrzLineFramer:
         # second row is still arriving: only at silence, and never when they make 44 exactly.
         return not strict and width + extra != LONGEST
 
-    def _emit(self, start: int, shape: str) -> list[Frame]:
+    def _emit(self, start: int, shape: str, end: int) -> list[Frame]:
         buf = self._buf
-        raw = bytes(buf[start:])
+        raw = bytes(buf[start:end])
         frames = [self._junk(buf[:start])] if start else []
         payload = raw[len(self.prefix) : len(raw) - len(self.suffix)]
         frames.append(
             Frame(FrameKind.DATA, raw, payload=payload, fields={"shape": shape, "source": "ocr"})
         )
-        self.reset()
+        del buf[:end]
+        self._idles = 0
         return frames
 
     def _junk(self, data: bytes | bytearray) -> Frame:
