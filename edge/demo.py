@@ -1,70 +1,152 @@
-"""`midas-edge demo`: the real daemon on a throw-away data dir, fed by simulated devices."""
+"""`midas-edge demo`: the real daemon on a throw-away data dir, fed by byte-level simulators.
+
+Every device is a simulator speaking its family's exact bytes over a real pty (or a fake USB
+bus), read by the real driver: an RTE passport reader, a Honeywell-style OCR line reader, a
+CDC boarding-pass scanner and a HID POS seal scanner. Now and then one sends line noise, and
+the passport reader is unplugged and plugged back in once, to show recovery.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import json
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from drivers.sim.device import SimDevice
+from drivers.sim.profiles import profile_class
 from edge import demo_data, jsonlog, records, runner
 from edge.app import App
 from edge.config import from_mapping
 
+UNPLUG_AFTER_S = 9.0
+UNPLUGGED_FOR_S = 2.0
+NOISE_EVERY_S = 7.0
 
-def demo_config(data_dir: Path) -> dict[str, Any]:
-    """Embedded defaults: a passport reader, a boarding-pass scanner and a seal reader."""
-    today = datetime.now(UTC).date()
-    certs = data_dir / "demo-certs"
+
+@dataclass(frozen=True)
+class DemoDevice:
+    name: str
+    profile: str
+    interval: float  # seconds between presented items
+    payloads: str  # "documents", "boarding_passes" or "seals"
+
+
+DEVICES = (
+    DemoDevice("passport-reader", "rte-native", 1.5, "documents"),
+    DemoDevice("ocr-reader", "honeywell-ocr-cdc", 4.0, "documents"),
+    DemoDevice("boarding-pass-scanner", "barcode-cdc", 3.0, "boarding_passes"),
+    DemoDevice("seal-scanner", "hidpos", 5.0, "seals"),
+)
+
+
+def make_simulators(data_dir: Path) -> dict[str, SimDevice]:
+    """One simulator per demo device; pty devices get a stable link under the data dir."""
+    links = data_dir / "devices"
+    links.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sims: dict[str, SimDevice] = {}
+    for device in DEVICES:
+        cls = profile_class(device.profile)
+        link = links / device.name if cls.standalone else None
+        sims[device.name] = cls(link=link, seed=len(sims))
+    return sims
+
+
+def demo_config(data_dir: Path, sims: dict[str, SimDevice]) -> dict[str, Any]:
+    """Embedded defaults: every simulated device with the driver that reads it."""
     return {
         "workstation": {"id": "demo-01", "data_dir": str(data_dir)},
         "api": {"listen": "127.0.0.1:0"},
         "devices": [
             {
-                "name": "passport-reader",
-                "driver": "sim",
-                "url": "sim://passport-reader",
-                "options": {
-                    "profile": "passport",
-                    "interval": 1.5,
-                    "payloads": demo_data.documents(today),
-                },
-            },
-            {
-                "name": "barcode-scanner",
-                "driver": "sim",
-                "url": "sim://barcode-scanner",
-                "options": {
-                    "profile": "boarding-pass",
-                    "interval": 4.0,
-                    "payloads": demo_data.boarding_passes(today),
-                },
-            },
-            {
-                "name": "seal-reader",
-                "driver": "sim",
-                "url": "sim://seal-reader",
-                "options": {
-                    "profile": "boarding-pass",
-                    "symbology": "qr",
-                    "interval": 5.0,
-                    "payloads": demo_data.seals(today, certs),
-                },
-            },
+                "name": name,
+                "driver": sim.driver,
+                "url": str(sim.link) if sim.link is not None else sim.url,
+                "options": sim.options(),
+            }
+            for name, sim in sims.items()
         ],
-        "documents": {"certs_dir": str(certs)},
+        "documents": {"certs_dir": str(data_dir / "demo-certs")},
         "storage": {"quota": "1GiB", "min_free": "64MiB"},
     }
 
 
-async def _show(app: App, duration: float | None, out: Any) -> None:
-    await app.ready.wait()
-    print(f"midas-edge demo: API {app.api_url}  (token: {app.token})", file=out)
-    print(f"  curl -H 'Authorization: Bearer {app.token}' {app.api_url}/v1/records", file=out)
-    print(f"  data dir: {app.config.data_dir}   stop with Ctrl-C", file=out)
-    print(f"  {'seq':>5}  {'kind':<9} {'device':<16} {'format':<7} {'verdict':<9} id", file=out)
+def _payloads(kind: str, data_dir: Path) -> list[str]:
+    today = datetime.now(UTC).date()
+    if kind == "seals":
+        return demo_data.seals(today, data_dir / "demo-certs")
+    if kind == "boarding_passes":
+        return demo_data.boarding_passes(today)
+    return demo_data.documents(today)
+
+
+async def _present_every(sim: SimDevice, interval: float, payloads: list[str]) -> None:
+    for payload in itertools.cycle(payloads):
+        await asyncio.sleep(interval)
+        if sim.plugged:
+            with contextlib.suppress(ConnectionError):  # unplugged while sending
+                await sim.present(payload)
+
+
+async def _noise(sims: dict[str, SimDevice]) -> None:
+    """Line noise from one device after another, now and then."""
+    for sim in itertools.cycle(sims.values()):
+        await asyncio.sleep(NOISE_EVERY_S)
+        if sim.plugged:
+            with contextlib.suppress(ConnectionError):  # unplugged while sending
+                await sim.inject_garbage()
+
+
+async def _unplug_once(sim: SimDevice, out: Any) -> None:
+    await asyncio.sleep(UNPLUG_AFTER_S)
+    print("  -- unplugging the passport reader --", file=out, flush=True)
+    await sim.unplug()
+    await asyncio.sleep(UNPLUGGED_FOR_S)
+    print("  -- plugging it back in --", file=out, flush=True)
+    await sim.replug()
+
+
+async def _show(
+    app: App,
+    sims: dict[str, SimDevice],
+    payloads: dict[str, list[str]],
+    duration: float | None,
+    out: Any,
+) -> None:
+    data_dir = app.config.data_dir
+    async with contextlib.AsyncExitStack() as stack:
+        for sim in sims.values():
+            await stack.enter_async_context(sim)
+        await app.ready.wait()
+        print(f"midas-edge demo: API {app.api_url}  (token: {app.token})", file=out)
+        print(f"  curl -H 'Authorization: Bearer {app.token}' {app.api_url}/v1/records", file=out)
+        print(f"  data dir: {data_dir}   stop with Ctrl-C", file=out)
+        print(f"  {'seq':>5}  {'kind':<9} {'device':<22} {'format':<7} {'verdict':<9} id", file=out)
+        async with asyncio.TaskGroup() as tg:
+            feeders = [
+                tg.create_task(
+                    _present_every(sims[d.name], d.interval, payloads[d.name]),
+                    name=f"demo:{d.name}",
+                )
+                for d in DEVICES
+            ]
+            feeders.append(tg.create_task(_noise(sims), name="demo:noise"))
+            feeders.append(
+                tg.create_task(_unplug_once(sims["passport-reader"], out), name="demo:unplug")
+            )
+            await _print_events(app, duration, out)
+            for task in feeders:
+                task.cancel()
+    app.request_stop()
+
+
+async def _print_events(app: App, duration: float | None, out: Any) -> None:
     loop = asyncio.get_running_loop()
     deadline = None if duration is None else loop.time() + duration
     with app.hub.subscribe() as sub:
@@ -73,31 +155,49 @@ async def _show(app: App, duration: float | None, out: Any) -> None:
             try:
                 event = await asyncio.wait_for(sub.get(), timeout)
             except TimeoutError:
-                break
+                return
             if event is None:
                 return
             if event.type == "record":
                 r = records.decode(event.data)
                 print(
-                    f"  {r.seq:>5}  {r.kind:<9} {r.device.name:<16} {r.format or '-':<7} "
+                    f"  {r.seq:>5}  {r.kind:<9} {r.device.name:<22} {r.format or '-':<7} "
                     f"{r.verdict:<9} {r.id}",
                     file=out,
                     flush=True,
                 )
-            elif event.type in ("alarm", "capture_refused", "device"):
-                print(f"  [{event.type}] {event.data.decode()}", file=out, flush=True)
-    app.request_stop()
+            elif event.type in ("alarm", "capture_refused", "device", "device_error"):
+                print(f"  [{event.type}] {_summary(event.type, event.data)}", file=out, flush=True)
+
+
+def _summary(kind: str, data: bytes) -> str:
+    """One readable line for a device, device-error, alarm or refusal event."""
+    body = json.loads(data)
+    if kind == "device":
+        detail = f" ({body['detail']})" if body.get("detail") else ""
+        return f"{body['name']}: {body['state']}{detail}"
+    if kind == "device_error":
+        return f"{body['device']}: {body['code']}: {body['message']}"
+    if kind == "alarm":
+        return f"{'raised' if body['active'] else 'cleared'}: {body['message']}"
+    return f"{body['device']}: {body['reason']}"
 
 
 def run_demo(duration: float | None = None, data_dir: Path | None = None) -> int:
     """Run the demo; returns the process exit code."""
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="midas-edge-demo-"))
-    config = from_mapping(demo_config(data_dir.resolve()), "<demo defaults>")
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sims = make_simulators(data_dir)
+    # Made before the daemon starts: the seals' signer certificate goes to its certs dir.
+    (data_dir / "demo-certs").mkdir(mode=0o700, exist_ok=True)
+    payloads = {d.name: _payloads(d.payloads, data_dir) for d in DEVICES}
+    config = from_mapping(demo_config(data_dir, sims), "<demo defaults>")
     # Logs go to stderr so the record table stays readable; nothing personal is in either.
-    jsonlog.setup("warning", sys.stderr)
+    jsonlog.setup("error", sys.stderr)
     app = App(config, source="<demo defaults>")
-    code = runner.run(app, lambda a: _show(a, duration, sys.stdout))
+    code = runner.run(app, lambda a: _show(a, sims, payloads, duration, sys.stdout))
     if code == 0:
         print(f"demo stopped: {app.store.writer.last_seq} records committed in {data_dir}")
     return code
