@@ -42,8 +42,9 @@ def driver_summary(registry: Registry, name: str) -> str:
         cls = registry.get(name)
     except Exception as exc:  # a broken third-party driver is listed, not fatal
         return f"cannot be loaded ({type(exc).__name__})"
-    doc = (cls.__doc__ or "").strip().splitlines()
-    return doc[0] if doc else cls.__name__
+    # The docstring's first paragraph, on one line.
+    summary = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+    return summary or cls.__name__
 
 
 async def probe_all(config: Config, registry: Registry) -> dict[str, bool]:
