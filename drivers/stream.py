@@ -354,7 +354,17 @@ class BarcodeScanner(StreamDriver):
             CaptureKind.BARCODE,
             frame.raw,
             now_ms(),
+            text=printable_text(frame.payload),
             payload=frame.payload,
             symbology=symbology,
             meta=dict(frame.fields),
         )
+
+
+def printable_text(data: bytes) -> str | None:
+    """The payload as text for the officer's screen, when it is printable UTF-8 (else None)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if all(c.isprintable() or c in "\t\r\n" for c in text) else None
