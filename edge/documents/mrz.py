@@ -14,7 +14,7 @@ import re
 
 from edge.documents.mrz_dates import today_context
 from edge.documents.mrz_digits import CHARSET, check_digit
-from edge.documents.mrz_fast import try_fast
+from edge.documents.mrz_fast import FAST_PARSERS
 from edge.documents.mrz_fields import parse_layout
 from edge.documents.mrz_layouts import LAYOUTS, Layout
 from edge.documents.mrz_ocr import ocr_pass
@@ -64,9 +64,12 @@ def parse_mrz(
             text = raw.decode("latin-1")
     context = today_context(today)
     if not ocr:
-        result = try_fast(text, context)
-        if result is not None:
-            return result
+        stripped = text.strip()
+        parsers = FAST_PARSERS.get(len(stripped))
+        if parsers is not None:
+            result = parsers[stripped[0] == "V"](stripped, context)
+            if result is not None:
+                return result
     lines = [line for line in (line.strip() for line in _LINE_BREAK.split(text)) if line]
     errors = _line_errors(lines)
     if errors:

@@ -12,6 +12,8 @@ import datetime
 import time
 from typing import NamedTuple
 
+from edge.documents.mrz_digits import packed
+
 __all__ = [
     "EXPIRY_YEAR",
     "MONTH_DAY",
@@ -49,9 +51,11 @@ class Today(NamedTuple):
     # "YY" of a date of birth -> "YYYY" when the year alone settles the century; "" for this
     # year's YY, where month and day decide.
     birth_years: dict[str, str]
+    # "YY" -> (its `birth_years` entry, its packed check-digit sums): the fast path's table.
+    birth_table: dict[str, tuple[str, int]]
 
 
-_cached = Today(-1, "", "", "", {})
+_cached = Today(-1, "", "", "", {}, {})
 _utc_cached = _cached
 _utc_until = 0.0  # epoch second at which the current UTC day ends
 
@@ -89,6 +93,7 @@ def _context(ordinal: int) -> Today:
         f"{day.year // 100 - 1:02d}",
         f"{day.year:04d}{day.month:02d}{day.day:02d}",
         years,
+        {yy: (year, packed(yy)) for yy, year in years.items()},
     )
 
 

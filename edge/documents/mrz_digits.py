@@ -25,6 +25,7 @@ __all__ = [
     "WEIGHTS",
     "check_digit",
     "chunks",
+    "packed",
     "packed_sum",
     "weighted_sum",
 ]
@@ -41,12 +42,17 @@ MOD10: bytes = bytes.maketrans(CHARSET.encode("ascii"), bytes(VALUES[c] % 10 for
 PHASE_SHIFT = (20, 10, 0)
 
 
-def _pack(values: tuple[int, ...]) -> int:
+def _pack(values: tuple[int, ...], offset: int = 0) -> int:
     packed = 0
     for phase, shift in enumerate(PHASE_SHIFT):
-        total = sum(v * WEIGHTS[(phase + i) % 3] for i, v in enumerate(values))
+        total = sum(v * WEIGHTS[(phase + offset + i) % 3] for i, v in enumerate(values))
         packed |= (total % 10) << shift
     return packed
+
+
+def packed(text: str, offset: int = 0) -> int:
+    """The packed phase sums of `text` standing `offset` characters into the summed field."""
+    return _pack(tuple(VALUES[c] % 10 for c in text), offset)
 
 
 # 1 to 3 raw mod-10 bytes -> packed phase sums (1,110 entries; shorter keys end a field).
