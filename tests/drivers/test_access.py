@@ -6,7 +6,6 @@ import asyncio
 import datetime
 import random
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -21,35 +20,19 @@ from drivers.access.framer import (
     encode_stx,
 )
 from drivers.access.sim import AccessStxSim
-from drivers.base import Capture, NotSupported
+from drivers.base import NotSupported
 from drivers.framing import Frame, FrameKind, feed_all
 from drivers.honeywell import MENU, MenuRefused
 from drivers.mrzline.sim import HoneywellOcrSim
 from drivers.symbology import ACCESS_CODES
 from drivers.testing import CHECKS, Case, Check, check_names, next_capture
 from edge.documents.bcbp_gen import random_bcbp
+from tests.drivers.support import chunks, expect_barcode
 
 RNG = random.Random(792)
 TODAY = datetime.date(2026, 3, 1)
 PASSES = [random_bcbp(RNG, scan_date=TODAY, legs=2) for _ in range(3)]
 SAMPLES = [*PASSES, "0123456789", "A"]
-
-
-def expect_as(symbology: str) -> Any:
-    def expect(capture: Capture, item: str | bytes) -> None:
-        assert capture.payload == (item.encode() if isinstance(item, str) else item)
-        assert capture.symbology == symbology
-
-    return expect
-
-
-def chunks(data: bytes, rng: random.Random, low: int = 1, high: int = 64) -> list[bytes]:
-    out, at = [], 0
-    while at < len(data):
-        size = rng.randint(low, high)
-        out.append(data[at : at + size])
-        at += size
-    return out
 
 
 def kinds(frames: list[Frame]) -> list[tuple[str, str]]:
@@ -145,7 +128,7 @@ CASES = {
         driver=AccessStxDriver,
         make_sim=lambda d: AccessStxSim(link=d / "acc0", seed=13),
         samples=SAMPLES,
-        expect=expect_as("pdf417"),
+        expect=expect_barcode("pdf417"),
     ),
     "raw-cr": Case(
         driver=AccessStxDriver,
@@ -153,7 +136,7 @@ CASES = {
             link=d / "acc0", seed=13, mode="raw", symbology="aztec", terminator=b"\r"
         ),
         samples=SAMPLES,
-        expect=expect_as("aztec"),
+        expect=expect_barcode("aztec"),
         # Raw Data has no frame markers: noise and a cut read look like data.
         noise_detected=False,
         truncation_detected=False,

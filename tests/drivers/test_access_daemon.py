@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime
-import json
 import random
 from pathlib import Path
 from typing import Any
@@ -13,9 +11,8 @@ from typing import Any
 from drivers.access.sim import AccessStxSim
 from drivers.base import HealthState
 from drivers.registry import default_registry
-from edge.app import App
 from edge.documents.bcbp_gen import random_bcbp
-from edge.events import Event
+from tests.drivers.support import committed, device, device_errors, drain, stored_json, wait_for
 from tests.helpers import make_config, running
 
 RNG = random.Random(7920)
@@ -28,24 +25,14 @@ def boarding_pass() -> str:
     return text
 
 
-async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
-def device(sim: AccessStxSim) -> dict[str, Any]:
-    return {"name": "access", "driver": "access-stx", "url": sim.url, "options": sim.options()}
-
-
-async def records(app: App) -> list[dict[str, Any]]:
-    return [json.loads(body) for _, body in await app.store.bodies_after(0, 1000)]
+def access(sim: AccessStxSim) -> dict[str, Any]:
+    return device("access", "access-stx", sim)
 
 
 async def test_reads_become_committed_records(tmp_path: Path, data_dir: Path) -> None:
     async with AccessStxSim(link=tmp_path / "acc0", seed=3) as sim:
         sim.set_chunking((1, 64), (0, 0.003))
-        config = make_config(data_dir, devices=[device(sim)])
+        config = make_config(data_dir, devices=[access(sim)])
         async with running(config, default_registry) as app:
             (sup,) = app.supervisors
             await wait_for(lambda: sup.health.state is HealthState.READY)
@@ -54,7 +41,7 @@ async def test_reads_become_committed_records(tmp_path: Path, data_dir: Path) ->
                 sim.symbology = symbology
                 sent.append(await sim.present(boarding_pass()))
             await wait_for(lambda: app.store.writer.last_seq >= 3)
-            stored = await records(app)
+            stored = await stored_json(app)
         assert [r["kind"] for r in stored] == ["barcode"] * 3
         assert [r["format"] for r in stored] == ["bcbp"] * 3
         assert [r["verdict"] for r in stored] == ["valid"] * 3
@@ -66,11 +53,10 @@ async def test_reads_become_committed_records(tmp_path: Path, data_dir: Path) ->
 async def test_noise_is_a_visible_event_and_no_read_is_lost(tmp_path: Path, data_dir: Path) -> None:
     rng = random.Random(5)
     async with AccessStxSim(link=tmp_path / "acc0", seed=4) as sim:
-        config = make_config(data_dir, devices=[device(sim)])
+        config = make_config(data_dir, devices=[access(sim)])
         async with running(config, default_registry) as app:
             (sup,) = app.supervisors
             await wait_for(lambda: sup.health.state is HealthState.READY)
-            seen: list[Event] = []
             with app.hub.subscribe() as sub:
                 for n in range(10):
                     await sim.inject_garbage(rng.randbytes(rng.randint(1, 30)).replace(b"\2", b""))
@@ -79,17 +65,10 @@ async def test_noise_is_a_visible_event_and_no_read_is_lost(tmp_path: Path, data
                         await sim.write(frame[:20] + b"\xe5" + frame[20:])  # parity slip
                     await sim.present(boarding_pass())
                 await wait_for(lambda: app.store.writer.last_seq >= 10)
-                while True:
-                    try:
-                        event = await asyncio.wait_for(sub.get(), 0.2)
-                    except TimeoutError:
-                        break
-                    if event is not None:
-                        seen.append(event)
-            errors = [json.loads(e.data) for e in seen if e.type == "device_error"]
+                errors = device_errors(await drain(sub))
             assert {e["code"] for e in errors} == {"noise"}
             assert sup.health.errors >= 14
-            stored = await records(app)
+            stored = await stored_json(app)
         assert len(stored) == 10
         assert all(r["verdict"] == "valid" for r in stored)
 
@@ -100,7 +79,7 @@ async def test_unplug_then_replug_comes_back_without_losing_reads(
     async with AccessStxSim(link=tmp_path / "acc0", seed=6) as sim:
         config = make_config(
             data_dir,
-            devices=[device(sim)],
+            devices=[access(sim)],
             supervision={"backoff_base": 5.0, "backoff_cap": 30.0},
         )
         async with running(config, default_registry) as app:
@@ -115,7 +94,7 @@ async def test_unplug_then_replug_comes_back_without_losing_reads(
                 await sim.replug()
                 await wait_for(lambda: sup.health.state is HealthState.READY)
                 await sim.present(boarding_pass())
-                await wait_for(lambda c=cycle: app.store.writer.last_seq >= 2 + c)
+                await wait_for(committed(app, 2 + cycle))
             assert sup.health.reconnects == 2
-            stored = await records(app)
+            stored = await stored_json(app)
         assert [r["verdict"] for r in stored] == ["valid"] * 3

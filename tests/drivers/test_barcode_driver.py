@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,12 @@ import pytest
 
 from drivers.barcode.driver import BarcodeSerialDriver
 from drivers.barcode.sim import BarcodeCdcSim
-from drivers.base import Capture, DeviceUnavailable, NotSupported, ProtocolError
+from drivers.base import DeviceUnavailable, NotSupported, ProtocolError
 from drivers.honeywell import MenuRefused
 from drivers.registry import Registry
 from drivers.testing import CHECKS, Case, Check, check_names, next_capture, next_event
-from edge import records
 from edge.documents.bcbp_gen import random_bcbp
+from tests.drivers.support import device, expect_barcode, stored, wait_for
 from tests.helpers import make_config, running
 
 TODAY = datetime.now(UTC).date()
@@ -32,19 +31,13 @@ SAMPLES = [
 assert all(len(s) >= 60 for s in (SAMPLES[0], SAMPLES[2]))
 
 
-def expect(capture: Capture, item: str | bytes) -> None:
-    data = item.encode("latin-1") if isinstance(item, str) else item
-    assert capture.payload == data
-    assert capture.symbology == "qr"
-
-
 def _case(name: str, **sim: Any) -> Case:
     flags = {k: sim.pop(k) for k in ("noise_detected", "truncation_detected") if k in sim}
     return Case(
         driver=BarcodeSerialDriver,
         make_sim=lambda d: BarcodeCdcSim(link=d / name, seed=11, **sim),
         samples=SAMPLES,
-        expect=expect,
+        expect=expect_barcode("qr"),
         **flags,
     )
 
@@ -176,12 +169,12 @@ async def test_host_ack_good_read_and_error_tone(tmp_path: Path) -> None:
         await sim.write(b"\x02]Q1\r")  # a read with no data: not accepted
         notice = await next_event(events)
         assert getattr(notice, "code", "") == "empty_read"
-        await _until(lambda: len(sim.acks) == 3)
+        await wait_for(lambda: len(sim.acks) == 3)
         assert sim.acks == [b"1", b"1", b"b"]
         assert sim.ack_timeouts == 0
         assert await driver.command("beep", tone="double") == "sent"
         assert await driver.command("led") == "sent"
-        await _until(lambda: len(sim.acks) == 5)
+        await wait_for(lambda: len(sim.acks) == 5)
         assert sim.acks[3:] == [b"a", b"1"]
 
 
@@ -197,7 +190,7 @@ async def test_host_ack_wait_times_out_and_releases_the_next_read(tmp_path: Path
         for _ in range(3):
             capture, _ = await next_capture(events)
             assert capture.payload == SAMPLES[1].encode()
-        await _until(lambda: sim.ack_timeouts == 3)
+        await wait_for(lambda: sim.ack_timeouts == 3)
         assert sim.acks == []
 
 
@@ -239,37 +232,23 @@ async def test_unplug_is_device_unavailable_and_replug_reads_again(tmp_path: Pat
             assert capture.payload == SAMPLES[2].encode()
 
 
-async def _until(predicate: Callable[[], bool]) -> None:
-    async with asyncio.timeout(10):
-        while not predicate():
-            await asyncio.sleep(0.005)
-
-
 async def test_end_to_end_boarding_pass_and_binary_seal(data_dir: Path, tmp_path: Path) -> None:
     seal = bytes.fromhex("dc03d9c56d32d9c56d325a555401fe") + bytes(range(256))
     reg = Registry()  # entry points: the installed barcode-serial driver
     async with BarcodeCdcSim(link=tmp_path / "bc", terminator="none") as sim:
         config = make_config(
             data_dir,
-            devices=[
-                {
-                    "name": "scanner",
-                    "driver": "barcode-serial",
-                    "url": sim.url,
-                    "options": sim.options(),
-                }
-            ],
+            devices=[device("scanner", "barcode-serial", sim)],
         )
         async with running(config, reg) as app:
             (sup,) = app.supervisors
-            await _until(lambda: sup.health.state.value == "ready")
+            await wait_for(lambda: sup.health.state.value == "ready")
             sent_pass = await sim.present(SAMPLES[2])
-            await _until(lambda: app.store.writer.last_seq >= 1)
+            await wait_for(lambda: app.store.writer.last_seq >= 1)
             sim.symbology = "datamatrix"
             sent_seal = await sim.present(seal)
-            await _until(lambda: app.store.writer.last_seq >= 2)
-            bodies = await app.store.bodies_after(0, 10)
-    first, second = (records.decode(body) for _, body in bodies)
+            await wait_for(lambda: app.store.writer.last_seq >= 2)
+            first, second = await stored(app)
     assert first.kind == "barcode"
     assert first.format == "bcbp"
     assert first.verdict == "valid"

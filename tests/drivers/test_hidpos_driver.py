@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from drivers.base import Capture, DeviceUnavailable, Notice, NotSupported
+from drivers.base import DeviceUnavailable, Notice, NotSupported
 from drivers.hidpos.driver import HidPosDriver
 from drivers.hidpos.fakeusb import fake_bus
 from drivers.hidpos.framer import input_reports
@@ -19,8 +17,8 @@ from drivers.hidpos.transport import HidPosTransport, parse_url
 from drivers.honeywell import MenuRefused
 from drivers.registry import Registry
 from drivers.testing import CHECKS, Case, Check, check_names, next_capture, next_event
-from edge import records
 from edge.documents.bcbp_gen import random_bcbp
+from tests.drivers.support import expect_barcode, stored, wait_for
 from tests.helpers import make_config, running
 
 TODAY = datetime.now(UTC).date()
@@ -33,19 +31,12 @@ SAMPLES = [
 assert len(SAMPLES[0]) > 56 and len(SAMPLES[2]) > 2 * 56
 
 
-def expect(capture: Capture, item: str | bytes) -> None:
-    data = item.encode("latin-1") if isinstance(item, str) else item
-    assert capture.payload == data
-    assert capture.symbology == "qr"
-    assert capture.meta["aim"] == "]Q1"
-
-
 def _case(*, out_endpoint: bool = True) -> Case:
     return Case(
         driver=HidPosDriver,
         make_sim=lambda _: HidPosSim(seed=13, out_endpoint=out_endpoint),
         samples=SAMPLES,
-        expect=expect,
+        expect=expect_barcode("qr", aim="]Q1"),
         # A USB device sends whole reports only, and a multi-report read cut after a "more
         # data" report looks like the next read's first report until the idle timeout
         # closes it as truncated (the check sends the next read sooner than that). Both are
@@ -91,7 +82,7 @@ async def test_output_reports_trigger_beep_and_menu(out_endpoint: bool) -> None:
             await driver.command("menu", command="BEPLVL9")
         with pytest.raises(MenuRefused, match="enq"):
             await driver.command("menu", command="ABCDEF1")
-        await _until(lambda: len(sim.output_reports) == 6)
+        await wait_for(lambda: len(sim.output_reports) == 6)
         assert sim.output_reports[:3] == [b"\x04\x04", b"\x04\x02", b"\x04\x20"]
         menu = sim.output_reports[3]
         assert menu[0] == 0xFD and menu[1] == 11 and menu[2:13] == b"\x16M\rBEPLVL1!"
@@ -198,12 +189,6 @@ async def test_reports_in_bursts_with_gaps() -> None:
             assert capture.raw == sent
 
 
-async def _until(predicate: Callable[[], bool]) -> None:
-    async with asyncio.timeout(10):
-        while not predicate():
-            await asyncio.sleep(0.005)
-
-
 async def test_end_to_end_boarding_pass_to_a_record(data_dir: Path) -> None:
     async with HidPosSim() as sim:
         config = make_config(
@@ -212,11 +197,10 @@ async def test_end_to_end_boarding_pass_to_a_record(data_dir: Path) -> None:
         )
         async with running(config, Registry()) as app:
             (sup,) = app.supervisors
-            await _until(lambda: sup.health.state.value == "ready")
+            await wait_for(lambda: sup.health.state.value == "ready")
             sent = await sim.present(SAMPLES[2])
-            await _until(lambda: app.store.writer.last_seq >= 1)
-            ((_, body),) = await app.store.bodies_after(0, 10)
-    record = records.decode(body)
+            await wait_for(lambda: app.store.writer.last_seq >= 1)
+            (record,) = await stored(app)
     assert record.kind == "barcode"
     assert record.format == "bcbp"
     assert record.verdict == "valid"

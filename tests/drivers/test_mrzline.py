@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.base import Capture
 from drivers.framing import Frame, FrameKind, feed_all
 from drivers.mrzline.driver import MrzLineDriver
 from drivers.mrzline.framer import MAX_BUFFER, SEPARATORS, MrzLineFramer, encode
 from drivers.mrzline.sim import HoneywellOcrSim
 from drivers.testing import CHECKS, Case, Check, check_names
 from edge.documents.mrz_gen import FORMATS, random_mrz
+from tests.drivers.support import chunks, expect_document
 
 RNG = random.Random(9303)
 DOCS = {fmt: random_mrz(RNG, fmt) for fmt in FORMATS}
@@ -24,22 +24,8 @@ SAMPLES = [DOCS["td3"], DOCS["td1"], DOCS["td2"], DOCS["mrva"], DOCS["fra_id"], 
 ACK_REPLY = b"TRGMOD0\x06."
 
 
-def expect(capture: Capture, item: str | bytes) -> None:
-    assert capture.text == item
-    assert capture.meta["source"] == "ocr"
-
-
 def frame_of(mrz: str, sep: bytes = b"\r", prefix: bytes = b"", suffix: bytes = b"") -> bytes:
     return encode(mrz.splitlines(), separator=sep, prefix=prefix, suffix=suffix)
-
-
-def chunks(data: bytes, rng: random.Random, low: int = 1, high: int = 64) -> list[bytes]:
-    out, at = [], 0
-    while at < len(data):
-        size = rng.randint(low, high)
-        out.append(data[at : at + size])
-        at += size
-    return out
 
 
 def kinds(frames: list[Frame]) -> list[tuple[str, str]]:
@@ -206,7 +192,7 @@ def _case(**sim_options: Any) -> Case:
         driver=MrzLineDriver,
         make_sim=lambda d: HoneywellOcrSim(link=d / "ocr0", seed=11, **sim_options),
         samples=SAMPLES,
-        expect=expect,
+        expect=expect_document(source="ocr"),
     )
 
 

@@ -25,6 +25,7 @@ from drivers.mrzline.sim import HoneywellOcrSim
 from drivers.rte.sim import RteSim
 from drivers.testing import next_capture
 from edge.documents.mrz_gen import random_mrz
+from tests.drivers.support import wait_for
 
 RNG = random.Random(1903)
 TD3, TD1 = random_mrz(RNG, "td3"), random_mrz(RNG, "td1")
@@ -160,7 +161,7 @@ async def test_manual_trigger_mode_reads_only_when_triggered(tmp_path: Path) -> 
         assert not sim.triggered  # scanning stops after a good read
         await driver.command("trigger")
         await driver.command("untrigger")
-        await asyncio.sleep(0.05)
+        await wait_for(lambda: len(sim.commands) == 3)  # the sim took both before the read
         await sim.present(TD1)
         await asyncio.sleep(0.05)
         assert sim.commands == [TRIGGER, TRIGGER, UNTRIGGER]

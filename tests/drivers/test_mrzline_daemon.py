@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import random
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,8 @@ from typing import Any
 from drivers.base import HealthState
 from drivers.mrzline.sim import HoneywellOcrSim
 from drivers.registry import Registry, default_registry
-from edge.app import App
 from edge.documents.mrz_gen import td1, td3
-from edge.events import Event
+from tests.drivers.support import committed, device, device_errors, drain, stored_json, wait_for
 from tests.helpers import make_config, running
 
 
@@ -31,36 +29,21 @@ def document(n: int) -> str:
     return td3(**fields) if n % 2 == 0 else td1(**fields)
 
 
-async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
-def device(sim: HoneywellOcrSim, **options: Any) -> dict[str, Any]:
-    return {
-        "name": "ocr",
-        "driver": "mrz-line",
-        "url": sim.url,
-        "options": {**sim.options(), **options},
-    }
-
-
-async def records(app: App) -> list[dict[str, Any]]:
-    return [json.loads(body) for _, body in await app.store.bodies_after(0, 1000)]
+def ocr(sim: HoneywellOcrSim, **options: Any) -> dict[str, Any]:
+    return device("ocr", "mrz-line", sim, **options)
 
 
 async def test_reads_become_committed_records(tmp_path: Path, data_dir: Path) -> None:
     registry: Registry = default_registry  # the installed entry point, not a test registration
     async with HoneywellOcrSim(link=tmp_path / "ocr0", seed=3, row_gap=0.01) as sim:
         sim.set_chunking((1, 64), (0, 0.003))
-        config = make_config(data_dir, devices=[device(sim, configure=["OCRENA1!"])])
+        config = make_config(data_dir, devices=[ocr(sim, configure=["OCRENA1!"])])
         async with running(config, registry) as app:
             (sup,) = app.supervisors
             await wait_for(lambda: sup.health.state is HealthState.READY)
             sent = [await sim.present(document(n)) for n in range(4)]
             await wait_for(lambda: app.store.writer.last_seq >= 4)
-            stored = await records(app)
+            stored = await stored_json(app)
         assert [len(s) for s in sent] == [89, 92, 89, 92]
         assert [r["format"] for r in stored] == ["td3", "td1", "td3", "td1"]
         assert [r["verdict"] for r in stored] == ["valid"] * 4
@@ -76,11 +59,10 @@ async def test_garbage_is_a_visible_event_and_no_read_is_lost(
     rng = random.Random(5)
     async with HoneywellOcrSim(link=tmp_path / "ocr0", seed=4) as sim:
         # Rows may come 0.1 s apart; a read that stays incomplete longer ends in a notice.
-        config = make_config(data_dir, devices=[device(sim, row_gap=0.1)])
+        config = make_config(data_dir, devices=[ocr(sim, row_gap=0.1)])
         async with running(config, default_registry) as app:
             (sup,) = app.supervisors
             await wait_for(lambda: sup.health.state is HealthState.READY)
-            seen: list[Event] = []
             with app.hub.subscribe() as sub:
                 for n in range(12):
                     # Noise that ends in a byte no MRZ holds, then a read.
@@ -90,18 +72,11 @@ async def test_garbage_is_a_visible_event_and_no_read_is_lost(
                         await asyncio.sleep(0.5)  # the misread ends at silence
                     await sim.present(document(n))
                 await wait_for(lambda: app.store.writer.last_seq >= 12)
-                while True:
-                    try:
-                        event = await asyncio.wait_for(sub.get(), 0.3)
-                    except TimeoutError:
-                        break
-                    if event is not None:
-                        seen.append(event)
-            errors = [json.loads(e.data) for e in seen if e.type == "device_error"]
+                errors = device_errors(await drain(sub))
             assert {e["code"] for e in errors} == {"noise"}
             assert all("P<UTO" not in e["message"] for e in errors)
             assert sup.health.errors >= 12
-            stored = await records(app)
+            stored = await stored_json(app)
         assert len(stored) == 12
         assert all(r["verdict"] == "valid" for r in stored)
 
@@ -113,7 +88,7 @@ async def test_unplug_then_replug_comes_back_without_losing_reads(
         # A long backoff: only the hotplug watcher can bring the reader back quickly.
         config = make_config(
             data_dir,
-            devices=[device(sim)],
+            devices=[ocr(sim)],
             supervision={"backoff_base": 5.0, "backoff_cap": 30.0},
         )
         async with running(config, default_registry) as app:
@@ -128,7 +103,7 @@ async def test_unplug_then_replug_comes_back_without_losing_reads(
                 await sim.replug()
                 await wait_for(lambda: sup.health.state is HealthState.READY)
                 await sim.present(document(10 + cycle))
-                await wait_for(lambda c=cycle: app.store.writer.last_seq >= 2 + c)
+                await wait_for(committed(app, 2 + cycle))
             assert sup.health.reconnects == 2
-            stored = await records(app)
+            stored = await stored_json(app)
         assert [r["verdict"] for r in stored] == ["valid"] * 3

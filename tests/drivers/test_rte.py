@@ -10,29 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.base import Capture, NotSupported
+from drivers.base import NotSupported
 from drivers.framing import FrameKind, feed_all
 from drivers.rte.driver import DEFAULT_ENABLE, RteDriver
 from drivers.rte.framer import LENGTH_COVERS, RteFramer, encode
 from drivers.rte.sim import RteInterruptSim, RtePolledSim, RteSim
 from drivers.testing import CHECKS, Case, Check, check_names, next_capture
 from edge.documents.mrz_gen import random_mrz
+from tests.drivers.support import chunks, expect_document, wait_for
 
 RNG = random.Random(9303)
 SAMPLES = [random_mrz(RNG, fmt) for fmt in ("td3", "td1", "td2", "mrva", "td3")]
-
-
-def expect(capture: Capture, item: str | bytes) -> None:
-    assert capture.text == item
-
-
-def chunks(data: bytes, rng: random.Random, low: int = 1, high: int = 64) -> list[bytes]:
-    out, at = [], 0
-    while at < len(data):
-        size = rng.randint(low, high)
-        out.append(data[at : at + size])
-        at += size
-    return out
 
 
 # -- framer ------------------------------------------------------------------------------
@@ -137,7 +125,7 @@ def _case(sim: type[RteSim], **options: object) -> Case:
         driver=RteDriver,
         make_sim=lambda d: sim(link=d / "rte0", seed=7, **options),  # type: ignore[arg-type]
         samples=SAMPLES,
-        expect=expect,
+        expect=expect_document(),
     )
 
 
@@ -191,7 +179,7 @@ async def test_polled_mode_enables_again_after_every_read(tmp_path: Path) -> Non
             await sim.present(mrz)
             capture, _ = await next_capture(events)
             assert capture.text == mrz
-        await asyncio.sleep(0.05)
+        await wait_for(lambda: sim.enables >= 4)
         assert sim.enables == 4  # one at connect, one after each read
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import random
 from datetime import date
@@ -10,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from drivers.base import Capture, CaptureKind, DeviceKind, DeviceUnavailable, Notice, NotSupported
-from drivers.registry import Registry, default_registry
+from drivers.base import Capture, DeviceKind, DeviceUnavailable, Notice, NotSupported
+from drivers.registry import default_registry
 from drivers.sim.profiles import profile_class
 from drivers.testing import CHECKS, Case, Check, check_names, next_capture, next_event
 from drivers.wedge.driver import WedgeBarcodeScanner, WedgeDocumentReader, WedgeDriver
@@ -19,7 +18,15 @@ from drivers.wedge.keymaps import LAYOUT_NAMES
 from drivers.wedge.sim import WedgeSim
 from edge.documents.bcbp_gen import random_bcbp
 from edge.documents.mrz_gen import random_mrz
-from edge.records import Kind, Verdict, decode
+from edge.records import Kind, Verdict
+from tests.drivers.support import (
+    device,
+    expect_barcode,
+    expect_document,
+    registry_with,
+    stored,
+    wait_for,
+)
 from tests.helpers import make_config, running
 
 RNG = random.Random(20240611)
@@ -30,23 +37,12 @@ PASSES = [random_bcbp(RNG, scan_date=TODAY, legs=2, conditional=True) for _ in r
 FAST = {"idle_timeout": 0.5, "key_gap": 0.03}
 
 
-def expect_document(capture: Capture, item: str | bytes) -> None:
-    assert capture.kind is CaptureKind.DOCUMENT
-    assert capture.text == item
-
-
-def expect_barcode(capture: Capture, item: str | bytes) -> None:
-    assert capture.kind is CaptureKind.BARCODE
-    assert capture.payload == (item.encode() if isinstance(item, str) else item)
-    assert capture.symbology == "pdf417"
-
-
 def document_case(*, socket: bool, layout: str) -> Case:
     def make(scratch: Path) -> WedgeSim:
         link = None if socket else scratch / "usb-Reader-event-kbd"
         return WedgeSim(layout=layout, link=link, socket=socket, seed=1)
 
-    return Case(WedgeDriver, make, MRZS[:2], expect_document, options=dict(FAST))
+    return Case(WedgeDriver, make, MRZS[:2], expect_document(), options=dict(FAST))
 
 
 def barcode_case(*, socket: bool, layout: str) -> Case:
@@ -54,7 +50,7 @@ def barcode_case(*, socket: bool, layout: str) -> Case:
         link = None if socket else scratch / "usb-Scanner-event-kbd"
         return WedgeSim(layout=layout, kind="barcode", aim="]L2", link=link, socket=socket, seed=2)
 
-    return Case(WedgeBarcodeScanner, make, PASSES, expect_barcode, options=dict(FAST))
+    return Case(WedgeBarcodeScanner, make, PASSES, expect_barcode("pdf417"), options=dict(FAST))
 
 
 CASES = {
@@ -242,22 +238,16 @@ async def test_end_to_end_document_and_boarding_pass(data_dir: Path, tmp_path: P
         config = make_config(
             data_dir,
             devices=[
-                {"name": "mrz", "driver": "wedge", "url": reader.url, "options": reader.options()},
-                {"name": "bp", "driver": "wedge", "url": scanner.url, "options": scanner.options()},
+                device("mrz", "wedge", reader),
+                device("bp", "wedge", scanner),
             ],
         )
-        registry = Registry()
-        registry.register("wedge", WedgeDriver)
-        async with running(config, registry) as app:
-            while not all(s.identity for s in app.supervisors):
-                await asyncio.sleep(0.01)
+        async with running(config, registry_with("wedge", WedgeDriver)) as app:
+            await wait_for(lambda: all(s.identity for s in app.supervisors))
             sent_mrz = await reader.present(MRZS[0])
             sent_pass = await scanner.present(PASSES[0])
-            async with asyncio.timeout(10):
-                while app.store.writer.last_seq < 2:
-                    await asyncio.sleep(0.01)
-            bodies = await app.store.bodies_after(0, 10)
-    records = {r.device.name: r for r in (decode(body) for _, body in bodies)}
+            await wait_for(lambda: app.store.writer.last_seq >= 2)
+            records = {r.device.name: r for r in await stored(app)}
     document, boarding = records["mrz"], records["bp"]
     assert document.kind is Kind.DOCUMENT and document.format == "td3"
     assert document.verdict in (Verdict.VALID, Verdict.EXPIRED)

@@ -28,6 +28,7 @@ from drivers.wedge.framer import (
 )
 from drivers.wedge.keymaps import LAYOUT_NAMES, LAYOUTS
 from drivers.wedge.sim import WedgeSim
+from tests.drivers.support import chunks
 
 MRZ_ALPHABET = string.ascii_uppercase + string.digits + "<"
 PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
@@ -48,15 +49,6 @@ def sim(layout: str = "us", **kw: object) -> WedgeSim:
 def data(frames: list[Frame]) -> list[str]:
     assert all(f.kind is FrameKind.DATA for f in frames), [(f.error, f.detail) for f in frames]
     return [f.payload.decode("utf-8") for f in frames]
-
-
-def chunks(blob: bytes, rng: random.Random, high: int = 64) -> list[bytes]:
-    out = []
-    while blob:
-        size = rng.randint(1, high)
-        out.append(blob[:size])
-        blob = blob[size:]
-    return out
 
 
 def ev(type_: int, code: int, value: int, sec: int = 1_700_000_000, usec: int = 0) -> bytes:
