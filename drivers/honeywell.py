@@ -13,7 +13,7 @@ Multi-line answers (REVINF) are not supported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +65,23 @@ def menu_bytes(text: str) -> bytes:
     if body[-1] not in ".!":
         body += "." if body[-1] in QUERIES else "!"
     return MENU + body.encode("ascii")
+
+
+def store_text(command: str, *, store: bool) -> str:
+    """`command` stripped; `store` (non-volatile) ends it in `.` unless it has a terminator
+    (otherwise `menu_bytes` picks `.` for a query, else `!`)."""
+    text = command.strip()
+    if store and text[-1:] not in (".", "!"):
+        text += "."
+    return text
+
+
+def menu_argument(args: Mapping[str, Any]) -> tuple[str, bool]:
+    """The text and `store` flag of `command("menu", command=..., store=...)`."""
+    text = args.get("command")
+    if not isinstance(text, str):
+        raise ValueError("menu: command= takes the menu command text, e.g. 'BEPLVL1'")
+    return text, bool(args.get("store", False))
 
 
 def configure_commands(value: object) -> tuple[str, ...]:
@@ -155,10 +172,22 @@ def reply_frame(raw: bytes | bytearray) -> Frame:
     return Frame(FrameKind.REPLY, bytes(raw), payload=reply.text.encode("ascii"), fields=fields)
 
 
-async def menu(driver: StreamDriver, text: str, wait: float = MENU_TIMEOUT_S) -> MenuReply:
-    """Send a menu command and return its reply; MenuRefused on ENQ/NAK."""
+def frame_raw(frame: Frame) -> bytes:
+    """Where a REPLY frame keeps the reply's bytes on a plain byte stream."""
+    return frame.raw
+
+
+async def menu(
+    driver: StreamDriver,
+    text: str,
+    wait: float = MENU_TIMEOUT_S,
+    *,
+    reply_of: Callable[[Frame], bytes] = frame_raw,
+) -> MenuReply:
+    """Send a menu command and return its reply (`reply_of`: the reply's bytes in the REPLY
+    frame); MenuRefused on ENQ/NAK, ProtocolError when nothing (or something else) answers."""
     frame = await driver.request(menu_bytes(text), wait)
-    reply = parse_reply(frame.raw)
+    reply = parse_reply(reply_of(frame))
     if reply is None or reply.text[:3].upper() != text.strip()[:3].upper():
         raise ProtocolError(f"{driver.name}: the reply does not echo the menu command")
     if reply.status != "ack":
@@ -190,10 +219,12 @@ async def configure(driver: StreamDriver, commands: tuple[str, ...]) -> None:
         await menu(driver, command)
 
 
-async def answers_query(driver: StreamDriver, query: str) -> bool:
+async def answers_query(
+    driver: StreamDriver, query: str, *, reply_of: Callable[[Frame], bytes] = frame_raw
+) -> bool:
     """Whether the device answers `query` with any reply (ACK, ENQ or NAK) in a short time."""
     try:
-        await menu(driver, query, HANDSHAKE_TIMEOUT_S)
+        await menu(driver, query, HANDSHAKE_TIMEOUT_S, reply_of=reply_of)
     except MenuRefused:
         return True  # it refused, but in Honeywell syntax: it is a Honeywell-style device
     except ProtocolError:

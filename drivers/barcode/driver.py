@@ -105,9 +105,7 @@ class BarcodeSerialDriver(BarcodeScanner):
     ) -> honeywell.MenuReply:
         """Send a menu command (`store`: non-volatile) and return its reply; MenuRefused on
         ENQ/NAK, ProtocolError when nothing answers."""
-        text = command.strip()
-        if store and text[-1:] not in (".", "!"):
-            text += "."  # otherwise honeywell.menu_bytes picks `.` for a query, else `!`
+        text = honeywell.store_text(command, store=store)
         framer = self._barcode_framer
         if framer is None:
             raise ProtocolError(f"{self.name}: the device is not open")
@@ -125,11 +123,8 @@ class BarcodeSerialDriver(BarcodeScanner):
             await self.send(honeywell.UNTRIGGER)
             return "sent"
         if name == "menu":
-            text = args.get("command")
-            if not isinstance(text, str):
-                raise ValueError("menu: command= takes the menu command text, e.g. 'BEPLVL1'")
-            reply = await self.menu(text, store=bool(args.get("store", False)))
-            return reply.text
+            text, store = honeywell.menu_argument(args)
+            return (await self.menu(text, store=store)).text
         if name in ("beep", "led") and self.host_ack:
             key = "led" if name == "led" else str(args.get("tone", "error"))
             if key not in HOST_ACK:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from drivers import honeywell
-from drivers.base import NotSupported, ProtocolError
-from drivers.framing import Framer
+from drivers.base import NotSupported
+from drivers.framing import Frame, Framer
 from drivers.hidpos.framer import (
     ERROR_BEEP,
     TRIGGER,
@@ -20,6 +20,11 @@ from drivers.stream import BarcodeScanner
 from drivers.transports import Transport
 
 PROBE_QUERY = "BEPLVL?"
+
+
+def _reply_bytes(frame: Frame) -> bytes:
+    """A HID POS REPLY frame's raw bytes are whole reports: the reply is its payload."""
+    return frame.payload
 
 
 class HidPosDriver(BarcodeScanner):
@@ -54,16 +59,8 @@ class HidPosDriver(BarcodeScanner):
         self, command: str, *, store: bool = False, wait: float = honeywell.MENU_TIMEOUT_S
     ) -> honeywell.MenuReply:
         """Send a menu command and return its reply; MenuRefused on ENQ/NAK."""
-        text = command.strip()
-        if store and text[-1:] not in (".", "!"):
-            text += "."
-        frame = await self.request(honeywell.menu_bytes(text), wait)
-        reply = honeywell.parse_reply(frame.payload)
-        if reply is None or reply.text[:3].upper() != text[:3].upper():
-            raise ProtocolError(f"{self.name}: the reply does not echo the menu command")
-        if reply.status != "ack":
-            raise honeywell.MenuRefused(reply.status)
-        return reply
+        text = honeywell.store_text(command, store=store)
+        return await honeywell.menu(self, text, wait, reply_of=_reply_bytes)
 
     async def command(self, name: str, **args: Any) -> str:
         actions = {"trigger": TRIGGER, "untrigger": UNTRIGGER, "beep": ERROR_BEEP}
@@ -73,19 +70,10 @@ class HidPosDriver(BarcodeScanner):
             await self.send_report(trigger_report(actions[name]))
             return "sent"
         if name == "menu":
-            text = args.get("command")
-            if not isinstance(text, str):
-                raise ValueError("menu: command= takes the menu command text, e.g. 'BEPLVL1'")
-            reply = await self.menu(text, store=bool(args.get("store", False)))
-            return reply.text
+            text, store = honeywell.menu_argument(args)
+            return (await self.menu(text, store=store)).text
         raise NotSupported(f"{self.name} does not support the command {name!r}")
 
     async def handshake(self) -> bool:
         """Whether the scanner answers a menu query (ACK, ENQ or NAK)."""
-        try:
-            await self.menu(PROBE_QUERY, wait=honeywell.HANDSHAKE_TIMEOUT_S)
-        except honeywell.MenuRefused:
-            return True
-        except ProtocolError:
-            return False
-        return True
+        return await honeywell.answers_query(self, PROBE_QUERY, reply_of=_reply_bytes)
