@@ -29,11 +29,16 @@ def _is_reply_end(buf: bytearray) -> bool:
     return len(buf) > 1 and buf[-1] in b".!" and buf[-2] in STATUS
 
 
-class AccessStxFramer:
-    """Bytes → `STX sym data CR ETX` reads, menu replies, and ERROR frames for the rest."""
+def _data(raw: bytes, payload: bytes, table: dict[int, str], code: int) -> Frame:
+    fields = {"symbology": table.get(code, "unknown"), "code_id": f"{code:02x}"}
+    return Frame(FrameKind.DATA, raw, payload=payload, fields=fields)
+
+
+class _Buffered:
+    """The buffer both framings keep; silence hands what is left to `_leftover`."""
 
     def __init__(self) -> None:
-        self._buf = bytearray()  # an open frame (starting with STX) or bytes between frames
+        self._buf = bytearray()
 
     def pending(self) -> bool:
         return bool(self._buf)
@@ -41,13 +46,33 @@ class AccessStxFramer:
     def reset(self) -> None:
         self._buf.clear()
 
+    def idle(self) -> list[Frame]:
+        if not self._buf:
+            return []
+        raw = bytes(self._buf)
+        self._buf.clear()
+        return [self._leftover(raw)]
+
+    def _take(self) -> Frame:
+        """The buffered bytes as the frame `_leftover` makes of them; the buffer is emptied."""
+        return self.idle()[0]
+
+    def _leftover(self, raw: bytes) -> Frame:
+        raise NotImplementedError
+
+
+class AccessStxFramer(_Buffered):
+    """Bytes → `STX sym data CR ETX` reads, menu replies, and ERROR frames for the rest."""
+
+    # _buf: an open frame (starting with STX) or bytes between frames.
+
     def feed(self, data: bytes) -> list[Frame]:
         out: list[Frame] = []
         buf = self._buf
         for byte in data:
             if byte == STX:
                 if buf:
-                    out.append(self._leftover())
+                    out.append(self._take())
                 buf.append(byte)
                 continue
             buf.append(byte)
@@ -68,22 +93,10 @@ class AccessStxFramer:
                 buf.clear()
         return out
 
-    def idle(self) -> list[Frame]:
-        if not self._buf:
-            return []
-        frames = [self._leftover()]
-        self._buf.clear()
-        return frames
-
-    def _leftover(self) -> Frame:
-        buf = self._buf
-        frame = (
-            error_frame(buf, "truncated", f"a frame stopped after {len(buf)} bytes")
-            if buf[0] == STX
-            else error_frame(buf, "noise", f"{len(buf)} bytes outside any frame discarded")
-        )
-        buf.clear()
-        return frame
+    def _leftover(self, raw: bytes) -> Frame:
+        if raw[0] == STX:
+            return error_frame(raw, "truncated", f"a frame stopped after {len(raw)} bytes")
+        return error_frame(raw, "noise", f"{len(raw)} bytes outside any frame discarded")
 
     @staticmethod
     def _frame(raw: bytes) -> Frame:
@@ -91,23 +104,15 @@ class AccessStxFramer:
             return error_frame(raw, "noise", "a byte with the high bit set in a 7-bit frame")
         if len(raw) < 4:
             return error_frame(raw, "bad_frame", "a frame without a symbology byte")
-        code = raw[1]
-        fields = {"symbology": ACCESS_CODES.get(code, "unknown"), "code_id": f"{code:02x}"}
-        return Frame(FrameKind.DATA, raw, payload=raw[2:-2], fields=fields)
+        return _data(raw, raw[2:-2], ACCESS_CODES, raw[1])
 
 
-class AccessRawFramer:
+class AccessRawFramer(_Buffered):
     """Bytes → `<code id>data[terminator]` reads; silence ends a read when no terminator is set."""
 
     def __init__(self, terminator: bytes = b"") -> None:
+        super().__init__()
         self.terminator = terminator
-        self._buf = bytearray()
-
-    def pending(self) -> bool:
-        return bool(self._buf)
-
-    def reset(self) -> None:
-        self._buf.clear()
 
     def feed(self, data: bytes) -> list[Frame]:
         out: list[Frame] = []
@@ -126,23 +131,17 @@ class AccessRawFramer:
                 buf.clear()
         return out
 
-    def idle(self) -> list[Frame]:
-        if not self._buf:
-            return []
-        raw = bytes(self._buf)
-        self._buf.clear()
+    def _leftover(self, raw: bytes) -> Frame:
         if self.terminator:
-            return [error_frame(raw, "truncated", f"a read stopped after {len(raw)} bytes")]
-        return [self._frame(raw, 0)]
+            return error_frame(raw, "truncated", f"a read stopped after {len(raw)} bytes")
+        return self._frame(raw, 0)
 
     @staticmethod
     def _frame(raw: bytes, trailer: int) -> Frame:
         message = raw[: len(raw) - trailer]
         if not message:
             return Frame(FrameKind.DATA, raw, fields={"symbology": "unknown"})
-        code = message[0]
-        fields = {"symbology": HONEYWELL_CODES.get(code, "unknown"), "code_id": f"{code:02x}"}
-        return Frame(FrameKind.DATA, raw, payload=message[1:], fields=fields)
+        return _data(raw, message[1:], HONEYWELL_CODES, message[0])
 
 
 def encode_stx(data: bytes, symbology: str) -> bytes:
