@@ -60,3 +60,8 @@ def text_bytes(value: str) -> bytes:
         raise ValueError(
             f"expected ASCII text with \\r, \\n or \\xNN escapes ({exc.reason})"
         ) from exc
+
+
+def escaped(data: bytes) -> str:
+    r"""Bytes as an option string with `\xNN` escapes: what `text_bytes` reads back."""
+    return "".join(f"\\x{b:02x}" for b in data)

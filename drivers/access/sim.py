@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from drivers.access.framer import encode_raw, encode_stx
 from drivers.honeywell import MenuState, take_commands
-from drivers.mrzline.sim import escaped
+from drivers.options import escaped
 from drivers.sim.device import SimDevice
 
 DIGITS = tuple("0123456789")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Coroutine
 from typing import Any, ClassVar
 
 from drivers import honeywell
 from drivers.barcode.driver import ESC
 from drivers.barcode.framer import TERMINATORS, encode
+from drivers.options import escaped
 from drivers.sim.device import SimDevice
 from drivers.symbology import HONEYWELL_CODES, aim_for
 
@@ -24,11 +24,6 @@ MENU_ALLOWED: dict[str, tuple[str, ...] | None] = {
 }
 MENU_DEFAULTS = {"BEPLVL": "3", "BEPBEP": "1", "TRGMOD": "0", "TRGSTO": "0"}
 _HONEYWELL_IDS = {name: bytes([code]) for code, name in HONEYWELL_CODES.items()}
-
-
-def escaped(data: bytes) -> str:
-    r"""Bytes as an option string with `\xNN` escapes."""
-    return "".join(f"\\x{b:02x}" for b in data)
 
 
 class BarcodeCdcSim(SimDevice):
@@ -108,7 +103,7 @@ class BarcodeCdcSim(SimDevice):
     async def _send_read(self, frame: bytes) -> None:
         if self.host_ack:
             self.awaiting_ack = True  # before writing: the answer may come back at once
-            self._ack_timer = self._spawn(self._ack_timeout())
+            self._ack_timer = self.spawn(self._ack_timeout(), "sim-ack-timer")
         await self.write(frame)
 
     async def _ack_timeout(self) -> None:
@@ -129,13 +124,7 @@ class BarcodeCdcSim(SimDevice):
     def _release(self) -> None:
         self.awaiting_ack = False
         if self._held and self.plugged:
-            self._spawn(self._send_read(self._held.popleft()))
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro, name=f"sim:{self.profile}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+            self.spawn(self._send_read(self._held.popleft()), "sim-read")
 
     def on_unplug(self) -> None:
         timer, self._ack_timer = self._ack_timer, None

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from typing import Any, ClassVar
 
 from drivers.honeywell import MenuState, take_commands
 from drivers.mrzline.framer import SEPARATORS
+from drivers.options import escaped
 from drivers.sim.device import SimDevice
 
 DIGITS = tuple("0123456789")
 # TRGMOD values of manual trigger modes (the others are presentation / streaming modes).
 MANUAL_MODES = ("0", "1")
-
-
-def escaped(data: bytes) -> str:
-    """Bytes as an option string with \\xNN escapes (driver options take them)."""
-    return "".join(f"\\x{b:02x}" for b in data)
 
 
 class HoneywellOcrSim(SimDevice):
@@ -136,15 +131,10 @@ class HoneywellOcrSim(SimDevice):
                 self.triggered = True
                 if self.in_view is not None:
                     read, self.in_view = self.in_view, None
-                    self._spawn(self._read(read))
+                    self.spawn(self._read(read), "sim-read")
             else:
                 self.triggered = False
 
     def on_unplug(self) -> None:
         self.triggered = False
         self.inbox.clear()
-
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=f"sim-read:{self.profile}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)

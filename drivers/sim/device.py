@@ -16,8 +16,9 @@ import os
 import random
 import time
 import tty
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 # Full-speed USB CDC delivers at most 64 bytes per packet.
 USB_PACKET = 64
@@ -222,9 +223,14 @@ class SimDevice:
             if self.plugged:
                 await self.write(data)
 
-        task = asyncio.get_running_loop().create_task(send(), name=f"sim-reply:{self.profile}")
+        self.spawn(send(), "sim-reply")
+
+    def spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
+        """Run `coro` as a task the simulator owns (cancelled by `stop()`)."""
+        task = asyncio.get_running_loop().create_task(coro, name=f"{what}:{self.profile}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- host side plumbing ----------------------------------------------------------------
 
