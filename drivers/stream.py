@@ -60,9 +60,11 @@ def serial_options(defaults: SerialSettings) -> tuple[Option, ...]:
 
 
 class _End:
+    """The end of `events()`: the error it raises."""
+
     __slots__ = ("exc",)
 
-    def __init__(self, exc: DriverError) -> None:
+    def __init__(self, exc: Exception) -> None:
         self.exc = exc
 
 
@@ -203,11 +205,11 @@ class StreamDriver(Driver):
         transport = self.make_transport()
         await transport.open()
         self._transport = transport
-        self.host_hints = transport.hints()
-        self._framer = self.make_framer()
-        self._queue = asyncio.Queue(EVENT_QUEUE)
-        self._reader = asyncio.create_task(self._read_loop(), name=f"read:{self.url}")
         try:
+            self.host_hints = transport.hints()
+            self._framer = self.make_framer()
+            self._queue = asyncio.Queue(EVENT_QUEUE)
+            self._reader = asyncio.create_task(self._read_loop(), name=f"read:{self.url}")
             async with asyncio.timeout(OPEN_TIMEOUT_S):
                 await self.on_connected()
         except TimeoutError:
@@ -261,6 +263,8 @@ class StreamDriver(Driver):
             await self._queue.put(_End(exc))
         except OSError as exc:
             await self._queue.put(_End(DeviceUnavailable(f"{self.url}: {exc.strerror}")))
+        except Exception as exc:  # a bug in a framer or hook: raised to the consumer, not a hang
+            await self._queue.put(_End(exc))
 
     async def _dispatch(self, frame: Frame) -> None:
         if frame.kind is FrameKind.REPLY:
