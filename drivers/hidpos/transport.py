@@ -25,6 +25,8 @@ from drivers.transports import Transport
 HID_CLASS = 3
 # One interrupt read waits at most this long, so a close never waits longer.
 READ_POLL_MS = 50
+# close(): how long the worker's last read may take to end (a few poll intervals).
+CLOSE_WAIT_S = READ_POLL_MS / 1000 * 4
 WRITE_TIMEOUT_MS = 1000
 REPORT_SIZE = 64
 # Reports read but not yet taken by the driver; a full queue stops reading (nothing dropped).
@@ -221,7 +223,7 @@ class HidPosTransport(Transport):
         if pump is not None:
             # The worker's read ends within READ_POLL_MS; a pump blocked on a full queue
             # holds no thread and is simply cancelled.
-            _, pending = await asyncio.wait({pump}, timeout=READ_POLL_MS / 1000 * 4)
+            _, pending = await asyncio.wait({pump}, timeout=CLOSE_WAIT_S)
             for task in pending:
                 task.cancel()
             await asyncio.gather(pump, return_exceptions=True)

@@ -22,6 +22,8 @@ from typing import Any, ClassVar, Self
 
 # Full-speed USB CDC delivers at most 64 bytes per packet.
 USB_PACKET = 64
+# A socket:// device writes only once its host connected; a host that never comes fails it.
+HOST_CONNECT_TIMEOUT_S = 30.0
 
 
 class SimDevice:
@@ -186,7 +188,11 @@ class SimDevice:
 
     async def _write_now(self, chunk: bytes) -> None:
         if self.use_socket:
-            await self._client_ready.wait()
+            try:
+                async with asyncio.timeout(HOST_CONNECT_TIMEOUT_S):
+                    await self._client_ready.wait()
+            except TimeoutError:
+                raise ConnectionError("no host connected to the simulated device") from None
             if self._client is None:
                 raise ConnectionError("the host disconnected")
             self._client.write(chunk)
