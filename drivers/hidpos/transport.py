@@ -227,6 +227,8 @@ class HidPosTransport(Transport):
             for task in pending:
                 task.cancel()
             await asyncio.gather(pump, return_exceptions=True)
+        if self._queue.empty():  # a read waiting for a report ends now, not never
+            self._queue.put_nowait(DeviceUnavailable(f"{self.url} was closed"))
         dev, self._dev = self._dev, None
         if dev is not None:
             await asyncio.to_thread(self._release, dev)

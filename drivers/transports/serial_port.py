@@ -20,6 +20,7 @@ import serial
 
 from drivers.base import DeviceUnavailable
 from drivers.transports.base import READ_CHUNK, WRITE_TIMEOUT_S, SerialSettings, Transport
+from drivers.transports.fdwait import FdWaiter
 from drivers.transports.sysfs import usb_hints
 
 # Errors that mean the device is gone (unplugged, pty master closed, USB reset).
@@ -34,6 +35,7 @@ class SerialTransport(Transport):
         self.settings = settings
         self._port: serial.Serial | None = None
         self._fd = -1
+        self._waits = FdWaiter()
 
     async def open(self) -> None:
         if self._port is not None:
@@ -80,6 +82,7 @@ class SerialTransport(Transport):
         loop.remove_reader(self._fd)
         loop.remove_writer(self._fd)
         self._fd = -1
+        self._waits.close(self.path)
         # The device may already be gone; nothing is left to release then.
         with contextlib.suppress(serial.SerialException, OSError):
             port.close()
@@ -100,7 +103,7 @@ class SerialTransport(Transport):
             # the selector said "readable" is a hangup (pyserial reports the same).
             if woke:
                 raise DeviceUnavailable(f"{self.path} went away (readable but no data)")
-            await _ready(fd, writable=False)
+            await self._waits.wait(fd)
             woke = True
 
     async def write(self, data: bytes) -> None:
@@ -112,7 +115,7 @@ class SerialTransport(Transport):
                     try:
                         view = view[os.write(fd, view) :]
                     except BlockingIOError:
-                        await _ready(fd, writable=True)
+                        await self._waits.wait(fd, writable=True)
         except TimeoutError:
             raise DeviceUnavailable(f"{self.path} took no data for {WRITE_TIMEOUT_S:g} s") from None
         except OSError as exc:
@@ -131,25 +134,6 @@ class SerialTransport(Transport):
         if self._port is None:
             raise DeviceUnavailable(f"{self.path} is not open")
         return self._fd
-
-
-async def _ready(fd: int, *, writable: bool) -> None:
-    """Wait until `fd` is readable (or writable) through the loop's selector."""
-    loop = asyncio.get_running_loop()
-    waiter: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    add, remove = (
-        (loop.add_writer, loop.remove_writer) if writable else (loop.add_reader, loop.remove_reader)
-    )
-    add(fd, wake)
-    try:
-        await waiter
-    finally:
-        remove(fd)
 
 
 def _tty_transport(node: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from drivers.base import DeviceUnavailable, NotSupported
 from drivers.transports import Transport
+from drivers.transports.fdwait import FdWaiter
 from drivers.transports.sysfs import usb_hints
 from drivers.wedge.framer import EVENT
 
@@ -72,6 +73,7 @@ class EvdevTransport(Transport):
         self._device: Any = None
         self._fd = -1
         self._hints: dict[str, str] = {}
+        self._waits = FdWaiter()
 
     async def open(self) -> None:
         if self._device is not None:
@@ -109,6 +111,7 @@ class EvdevTransport(Transport):
             return
         asyncio.get_running_loop().remove_reader(self._fd)
         self._fd = -1
+        self._waits.close(self.path)
         # An unplugged device is already released; nothing is left to undo then.
         with contextlib.suppress(OSError):
             if self.grab:
@@ -131,7 +134,7 @@ class EvdevTransport(Transport):
                 return data
             if data is not None:  # end of file: the node was removed
                 raise DeviceUnavailable(f"{self.path} went away")
-            await _readable(self._fd)
+            await self._waits.wait(self._fd)
 
     async def write(self, data: bytes) -> None:
         raise NotSupported("a keyboard wedge takes no data from the host")
@@ -155,18 +158,3 @@ class EvdevTransport(Transport):
         # The Caps Lock LED as the host left it: grabbed, nobody else can change it.
         hints["caps_lock"] = "on" if LED_CAPSL in device.leds() else "off"
         return hints
-
-
-async def _readable(fd: int) -> None:
-    loop = asyncio.get_running_loop()
-    waiter: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    loop.add_reader(fd, wake)
-    try:
-        await waiter
-    finally:
-        loop.remove_reader(fd)

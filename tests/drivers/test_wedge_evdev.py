@@ -6,6 +6,7 @@ This machine has no /dev/input and no uinput, so the read path runs against a st
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import sys
@@ -26,6 +27,7 @@ from drivers.wedge.framer import WedgeFramer
 from drivers.wedge.sim import WedgeSim
 from drivers.wedge.transport import EvdevTransport
 from edge.documents.mrz_gen import random_mrz
+from tests.drivers.support import WAIT_TIMEOUT_S
 
 TD2 = random_mrz(random.Random(2), "td2")
 DeviceInfo = namedtuple("DeviceInfo", "bustype vendor product version")
@@ -172,3 +174,14 @@ async def test_a_node_another_program_grabbed(
     (device,) = FakeInputDevice.opened
     assert device.calls == ["close"]
     os.close(device.feed_fd)
+
+
+async def test_close_ends_a_pending_read_at_once(fake_evdev: Path) -> None:
+    transport = EvdevTransport(str(fake_evdev))
+    await transport.open()
+    reading = asyncio.create_task(transport.read())
+    await asyncio.sleep(0)  # the read now waits for the node to become readable
+    await transport.close()
+    with pytest.raises(DeviceUnavailable, match="closed"):
+        await asyncio.wait_for(reading, WAIT_TIMEOUT_S)
+    await transport.close()  # idempotent
