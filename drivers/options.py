@@ -62,6 +62,14 @@ def text_bytes(value: str) -> bytes:
         ) from exc
 
 
+def option_bytes(options: Mapping[str, Any], name: str) -> bytes:
+    """The bytes an escaped-text option names (empty when not given); ValueError naming it."""
+    try:
+        return text_bytes(str(options.get(name, "")))
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 def escaped(data: bytes) -> str:
     r"""Bytes as an option string with `\xNN` escapes: what `text_bytes` reads back."""
     return "".join(f"\\x{b:02x}" for b in data)

@@ -79,6 +79,7 @@ class StreamDriver(Driver):
 
     def __init__(self, url: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)
+        self.validate_options(self.options)  # the family's own checks too, naming the option
         self.settings = resolve(self.option_spec(), self.options)
         self.idle_timeout: float = self.settings["idle_timeout"]
         self._transport: Transport | None = None

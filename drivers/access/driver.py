@@ -13,7 +13,7 @@ from drivers import honeywell
 from drivers.access.framer import AccessRawFramer, AccessStxFramer
 from drivers.base import NotSupported
 from drivers.framing import Framer
-from drivers.options import Option, text_bytes
+from drivers.options import Option, option_bytes
 from drivers.stream import BarcodeScanner
 from drivers.transports import SerialSettings
 
@@ -40,7 +40,7 @@ class AccessStxDriver(BarcodeScanner):
     def __init__(self, url: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, honeywell.with_configure_text(options))
         self.raw_mode: bool = self.settings["mode"] == "raw"
-        self.terminator = text_bytes(self.settings["terminator"])
+        self.terminator = option_bytes(self.settings, "terminator")
         self.configure_commands = honeywell.configure_commands(self.settings["configure"])
         self.capabilities = frozenset({"menu", "query", "configure"})
 
@@ -48,10 +48,7 @@ class AccessStxDriver(BarcodeScanner):
     def validate_options(cls, options: Mapping[str, Any]) -> None:
         options = honeywell.with_configure_text(options)
         super().validate_options(options)
-        try:
-            text_bytes(str(options.get("terminator", "")))
-        except ValueError as exc:
-            raise ValueError(f"terminator: {exc}") from None
+        option_bytes(options, "terminator")
 
     def serial_settings(self) -> SerialSettings:
         settings = super().serial_settings()

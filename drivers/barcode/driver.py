@@ -9,7 +9,7 @@ from drivers import honeywell
 from drivers.barcode.framer import CODE_ID_MODES, TERMINATORS, BarcodeFramer
 from drivers.base import Notice, NotSupported, ProtocolError
 from drivers.framing import Frame, Framer
-from drivers.options import Option, text_bytes
+from drivers.options import Option, option_bytes
 from drivers.stream import BarcodeScanner
 from drivers.transports import SerialSettings
 
@@ -52,9 +52,9 @@ class BarcodeSerialDriver(BarcodeScanner):
     def __init__(self, url: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)
         s = self.settings
-        self.prefix = text_bytes(s["prefix"])
+        self.prefix = option_bytes(s, "prefix")
         self.terminator = (
-            text_bytes(s["terminator_bytes"])
+            option_bytes(s, "terminator_bytes")
             if s["terminator"] == "custom"
             else TERMINATORS[s["terminator"]]
         )
@@ -69,10 +69,7 @@ class BarcodeSerialDriver(BarcodeScanner):
     def validate_options(cls, options: Mapping[str, Any]) -> None:
         super().validate_options(options)
         for key in ("prefix", "terminator_bytes"):
-            try:
-                text_bytes(str(options.get(key, "")))
-            except ValueError as exc:
-                raise ValueError(f"{key}: {exc}") from None
+            option_bytes(options, key)
         if options.get("terminator") == "custom" and not options.get("terminator_bytes"):
             raise ValueError("terminator_bytes: required when terminator is 'custom'")
 

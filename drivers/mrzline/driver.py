@@ -10,7 +10,7 @@ from drivers import honeywell
 from drivers.base import NotSupported
 from drivers.framing import Frame, Framer
 from drivers.mrzline.framer import SEPARATORS, MrzLineFramer
-from drivers.options import Option, text_bytes
+from drivers.options import Option, option_bytes
 from drivers.stream import DocumentReader
 from drivers.transports import SerialSettings
 
@@ -41,8 +41,8 @@ class MrzLineDriver(DocumentReader):
         super().__init__(url, honeywell.with_configure_text(options))
         s = self.settings
         self.separator = SEPARATORS[s["separator"]]
-        self.prefix = text_bytes(s["prefix"])
-        self.suffix = text_bytes(s["suffix"])
+        self.prefix = option_bytes(s, "prefix")
+        self.suffix = option_bytes(s, "suffix")
         self.manual: bool = s["trigger_mode"] == "manual"
         self.configure_commands = honeywell.configure_commands(s["configure"])
         base = {"menu", "query", "configure"}
@@ -53,10 +53,7 @@ class MrzLineDriver(DocumentReader):
         options = honeywell.with_configure_text(options)
         super().validate_options(options)
         for name in ("prefix", "suffix"):
-            try:
-                text_bytes(str(options.get(name, "")))
-            except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+            option_bytes(options, name)
 
     def make_framer(self) -> Framer:
         return MrzLineFramer(

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from drivers.base import NotSupported
 from drivers.framing import Frame, Framer
-from drivers.options import Option, text_bytes
+from drivers.options import Option, option_bytes
 from drivers.rte.framer import LENGTH_COVERS, PAD, RteFramer, encode
 from drivers.stream import DocumentReader
 from drivers.transports import SerialSettings
@@ -34,7 +34,7 @@ class RteDriver(DocumentReader):
     def __init__(self, url: str, options: dict[str, Any] | None = None) -> None:
         super().__init__(url, options)
         custom = self.settings["enable_command"]
-        self._enable = text_bytes(custom) if custom else DEFAULT_ENABLE
+        self._enable = option_bytes(self.settings, "enable_command") if custom else DEFAULT_ENABLE
         self.capabilities = (
             frozenset() if self.settings["mode"] == "native" else frozenset({"enable"})
         )
@@ -42,7 +42,7 @@ class RteDriver(DocumentReader):
     @classmethod
     def validate_options(cls, options: Any) -> None:
         super().validate_options(options)
-        text_bytes(str(options.get("enable_command", "")))
+        option_bytes(options, "enable_command")
 
     def make_framer(self) -> Framer:
         return RteFramer(bcc=self.settings["bcc"], length_covers=self.settings["length_covers"])

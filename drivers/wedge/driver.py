@@ -104,7 +104,6 @@ class WedgeDriver(StreamDriver):
 
     def __init__(self, url: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(url, options)
-        self.validate_options(self.options)
         self.layout = LAYOUTS[self.settings["layout"]]
 
     def make_transport(self) -> Transport:

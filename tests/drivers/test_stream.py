@@ -8,10 +8,14 @@ from typing import ClassVar
 
 import pytest
 
+from drivers.access.driver import AccessStxDriver
+from drivers.barcode.driver import BarcodeSerialDriver
 from drivers.base import HealthState
 from drivers.framing import Frame
+from drivers.mrzline.driver import MrzLineDriver
+from drivers.rte.driver import RteDriver
 from drivers.rte.sim import RteSim
-from drivers.stream import DocumentReader
+from drivers.stream import DocumentReader, StreamDriver
 from drivers.testing import next_event
 
 
@@ -65,3 +69,20 @@ async def test_an_open_that_fails_after_the_transport_opened_closes_it(tmp_path:
         assert open_fds() == before
         assert driver.health().state is HealthState.ABSENT
         await driver.close()  # a no-op: it never opened
+
+
+@pytest.mark.parametrize(
+    ("driver", "options", "named"),
+    [
+        (BarcodeSerialDriver, {"prefix": "\\xZ"}, "prefix"),
+        (BarcodeSerialDriver, {"terminator": "custom"}, "terminator_bytes"),
+        (MrzLineDriver, {"suffix": "\\x"}, "suffix"),
+        (AccessStxDriver, {"terminator": "\\x1"}, "terminator"),
+        (RteDriver, {"mode": "interrupt", "enable_command": "\\xQ"}, "enable_command"),
+    ],
+)
+def test_a_constructor_refuses_bad_options_naming_the_option(
+    driver: type[StreamDriver], options: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{named}: "):
+        driver("/dev/null", options)
