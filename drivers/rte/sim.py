@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from drivers.rte.driver import DEFAULT_ENABLE
 from drivers.rte.framer import encode
@@ -18,9 +18,9 @@ class RteSim(SimDevice):
     mode: ClassVar[str] = "native"
 
     def __init__(
-        self, *, bcc: bool = False, length_covers: str = "body", flag: int = 0x30, **kw: object
+        self, *, bcc: bool = False, length_covers: str = "body", flag: int = 0x30, **kw: Any
     ) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]  # link/socket/seed pass through
+        super().__init__(**kw)  # link / socket / seed
         self.bcc = bcc
         self.length_covers = length_covers
         self.flag = flag

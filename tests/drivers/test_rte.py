@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -120,10 +121,10 @@ def test_framer_rejects_unknown_length_mode() -> None:
 # -- driver + simulator -------------------------------------------------------------------
 
 
-def _case(sim: type[RteSim], **options: object) -> Case:
+def _case(sim: type[RteSim], **options: Any) -> Case:
     return Case(
         driver=RteDriver,
-        make_sim=lambda d: sim(link=d / "rte0", seed=7, **options),  # type: ignore[arg-type]
+        make_sim=lambda d: sim(link=d / "rte0", seed=7, **options),
         samples=SAMPLES,
         expect=expect_document(),
     )
