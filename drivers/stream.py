@@ -237,6 +237,7 @@ class StreamDriver(Driver):
         while True:
             item = await self._queue.get()
             if isinstance(item, _End):
+                self._queue.put_nowait(item)  # a later events() ends the same way, never hangs
                 raise item.exc
             yield item
 
