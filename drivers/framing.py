@@ -60,6 +60,30 @@ class Framer(Protocol):
         ...
 
 
+class BufferedFramer:
+    """A framer keeping one byte buffer: silence hands what is left to `leftover()`."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def pending(self) -> bool:
+        return bool(self._buf)
+
+    def reset(self) -> None:
+        self._buf.clear()
+
+    def idle(self) -> list[Frame]:
+        if not self._buf:
+            return []
+        raw = bytes(self._buf)
+        self._buf.clear()
+        return [self.leftover(raw)]
+
+    def leftover(self, raw: bytes) -> Frame:
+        """The frame for bytes that silence (or a new start) left unfinished."""
+        raise NotImplementedError
+
+
 def feed_all(framer: Framer, chunks: list[bytes], *, idle_between: bool = False) -> list[Frame]:
     """Feed chunks in order (calling `idle()` between them if asked, and at the end)."""
     frames: list[Frame] = []

@@ -13,7 +13,7 @@ data, so nothing is reported as noise in this mode.
 
 from __future__ import annotations
 
-from drivers.framing import Frame, FrameKind, error_frame
+from drivers.framing import BufferedFramer, Frame, FrameKind, error_frame
 from drivers.honeywell import STATUS, reply_at, reply_frame
 from drivers.symbology import ACCESS_CODES, HONEYWELL_CODES
 
@@ -34,34 +34,7 @@ def _data(raw: bytes, payload: bytes, table: dict[int, str], code: int) -> Frame
     return Frame(FrameKind.DATA, raw, payload=payload, fields=fields)
 
 
-class _Buffered:
-    """The buffer both framings keep; silence hands what is left to `_leftover`."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-
-    def pending(self) -> bool:
-        return bool(self._buf)
-
-    def reset(self) -> None:
-        self._buf.clear()
-
-    def idle(self) -> list[Frame]:
-        if not self._buf:
-            return []
-        raw = bytes(self._buf)
-        self._buf.clear()
-        return [self._leftover(raw)]
-
-    def _take(self) -> Frame:
-        """The buffered bytes as the frame `_leftover` makes of them; the buffer is emptied."""
-        return self.idle()[0]
-
-    def _leftover(self, raw: bytes) -> Frame:
-        raise NotImplementedError
-
-
-class AccessStxFramer(_Buffered):
+class AccessStxFramer(BufferedFramer):
     """Bytes → `STX sym data CR ETX` reads, menu replies, and ERROR frames for the rest."""
 
     # _buf: an open frame (starting with STX) or bytes between frames.
@@ -72,7 +45,7 @@ class AccessStxFramer(_Buffered):
         for byte in data:
             if byte == STX:
                 if buf:
-                    out.append(self._take())
+                    out.extend(self.idle())  # the open part, as silence would end it
                 buf.append(byte)
                 continue
             buf.append(byte)
@@ -93,7 +66,7 @@ class AccessStxFramer(_Buffered):
                 buf.clear()
         return out
 
-    def _leftover(self, raw: bytes) -> Frame:
+    def leftover(self, raw: bytes) -> Frame:
         if raw[0] == STX:
             return error_frame(raw, "truncated", f"a frame stopped after {len(raw)} bytes")
         return error_frame(raw, "noise", f"{len(raw)} bytes outside any frame discarded")
@@ -107,7 +80,7 @@ class AccessStxFramer(_Buffered):
         return _data(raw, raw[2:-2], ACCESS_CODES, raw[1])
 
 
-class AccessRawFramer(_Buffered):
+class AccessRawFramer(BufferedFramer):
     """Bytes → `<code id>data[terminator]` reads; silence ends a read when no terminator is set."""
 
     def __init__(self, terminator: bytes = b"") -> None:
@@ -131,7 +104,7 @@ class AccessRawFramer(_Buffered):
                 buf.clear()
         return out
 
-    def _leftover(self, raw: bytes) -> Frame:
+    def leftover(self, raw: bytes) -> Frame:
         if self.terminator:
             return error_frame(raw, "truncated", f"a read stopped after {len(raw)} bytes")
         return self._frame(raw, 0)

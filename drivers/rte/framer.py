@@ -9,7 +9,7 @@ the bottom document line is always line 3.
 
 from __future__ import annotations
 
-from drivers.framing import Frame, FrameKind, error_frame
+from drivers.framing import BufferedFramer, Frame, FrameKind, error_frame
 
 SOH, STX, ETX, CR = 0x01, 0x02, 0x03, 0x0D
 PAD = "_"
@@ -44,30 +44,20 @@ def length_word(etx_index: int, covers: str) -> int:
     return etx_index - 2
 
 
-class RteFramer:
+class RteFramer(BufferedFramer):
     """Bytes → RTE frames; noise, bad lengths, bad BCC and cut frames become ERROR frames."""
 
     def __init__(self, *, bcc: bool = False, length_covers: str = "body") -> None:
         if length_covers not in LENGTH_COVERS:
             raise ValueError(f"length_covers: expected one of {', '.join(LENGTH_COVERS)}")
+        super().__init__()
         self.bcc = bcc
         self.covers = length_covers
-        self._buf = bytearray()
 
-    def pending(self) -> bool:
-        return bool(self._buf)
-
-    def reset(self) -> None:
-        self._buf.clear()
-
-    def idle(self) -> list[Frame]:
-        if not self._buf:
-            return []
-        raw = bytes(self._buf)
-        self._buf.clear()
+    def leftover(self, raw: bytes) -> Frame:
         if raw[0] == SOH:
-            return [error_frame(raw, "truncated", f"a frame stopped after {len(raw)} bytes")]
-        return [error_frame(raw, "noise", f"{len(raw)} bytes outside any frame discarded")]
+            return error_frame(raw, "truncated", f"a frame stopped after {len(raw)} bytes")
+        return error_frame(raw, "noise", f"{len(raw)} bytes outside any frame discarded")
 
     def feed(self, data: bytes) -> list[Frame]:
         self._buf += data

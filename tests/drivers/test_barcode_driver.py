@@ -12,12 +12,12 @@ import pytest
 
 from drivers.barcode.driver import BarcodeSerialDriver
 from drivers.barcode.sim import BarcodeCdcSim
-from drivers.base import DeviceUnavailable, NotSupported, ProtocolError
+from drivers.base import NotSupported, ProtocolError
 from drivers.honeywell import MenuRefused
 from drivers.registry import Registry
 from drivers.testing import CHECKS, Case, Check, check_names, next_capture, next_event
 from edge.documents.bcbp_gen import random_bcbp
-from tests.drivers.support import device, expect_barcode, stored, wait_for
+from tests.drivers.support import device, expect_barcode, stored, unplug_and_replug, wait_for
 from tests.helpers import make_config, running
 
 TODAY = datetime.now(UTC).date()
@@ -213,23 +213,9 @@ async def test_garbage_and_cut_reads_are_notices_and_nothing_is_lost(tmp_path: P
 
 async def test_unplug_is_device_unavailable_and_replug_reads_again(tmp_path: Path) -> None:
     async with BarcodeCdcSim(link=tmp_path / "bc") as sim:
-        driver = BarcodeSerialDriver(sim.url, sim.options())
-        await driver.open()
-        events = driver.events()
-        await sim.present(SAMPLES[0])
-        capture, _ = await next_capture(events)
-        assert capture.payload == SAMPLES[0].encode()
-        await sim.unplug()
-        with pytest.raises(DeviceUnavailable):
-            await next_event(events)
-        await driver.close()
-        with pytest.raises(DeviceUnavailable):
-            await driver.open()
-        await sim.replug()
-        async with BarcodeSerialDriver(sim.url, sim.options()) as again:
-            await sim.present(SAMPLES[2])
-            capture, _ = await next_capture(again.events())
-            assert capture.payload == SAMPLES[2].encode()
+        await unplug_and_replug(
+            sim, lambda: BarcodeSerialDriver(sim.url, sim.options()), SAMPLES[0], SAMPLES[2]
+        )
 
 
 async def test_end_to_end_boarding_pass_and_binary_seal(data_dir: Path, tmp_path: Path) -> None:

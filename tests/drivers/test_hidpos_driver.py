@@ -18,7 +18,7 @@ from drivers.honeywell import MenuRefused
 from drivers.registry import Registry
 from drivers.testing import CHECKS, Case, Check, check_names, next_capture, next_event
 from edge.documents.bcbp_gen import random_bcbp
-from tests.drivers.support import expect_barcode, stored, wait_for
+from tests.drivers.support import expect_barcode, stored, unplug_and_replug, wait_for
 from tests.helpers import make_config, running
 
 TODAY = datetime.now(UTC).date()
@@ -162,22 +162,7 @@ async def test_a_read_whose_rest_never_comes_is_a_notice() -> None:
 
 async def test_unplug_and_replug() -> None:
     async with HidPosSim() as sim:
-        driver = HidPosDriver(sim.url)
-        await driver.open()
-        events = driver.events()
-        await sim.present(SAMPLES[0])
-        capture, _ = await next_capture(events)
-        await sim.unplug()
-        with pytest.raises(DeviceUnavailable):
-            await next_event(events)
-        await driver.close()
-        with pytest.raises(DeviceUnavailable):
-            await driver.open()
-        await sim.replug()
-        async with HidPosDriver(sim.url) as again:
-            await sim.present(SAMPLES[2])
-            capture, _ = await next_capture(again.events())
-            assert capture.payload == SAMPLES[2].encode()
+        await unplug_and_replug(sim, lambda: HidPosDriver(sim.url), SAMPLES[0], SAMPLES[2])
 
 
 async def test_reports_in_bursts_with_gaps() -> None:
