@@ -5,6 +5,7 @@ Transport                the contract (`base.py`)
 └── SocketTransport      socket://host:port (a serial-over-TCP bridge or a simulator)
 
 Families with other carriers (pyusb HID reports, evdev key events) bring their own Transport.
+`fdwait.FdWaiter` is the selector wait a close() ends (serial ports and evdev nodes).
 """
 
 from drivers.transports.base import SerialSettings, Transport, open_transport
