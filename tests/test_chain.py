@@ -10,17 +10,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.chain import (
-    GENESIS,
-    PUBLIC_FILE,
-    ChainError,
-    Link,
-    Sealer,
-    chain_hash,
-    load_or_create_key,
-    load_public_key,
-    verify_run,
-)
+from agent.chain import PUBLIC_FILE, ChainError, Sealer, load_or_create_key
+from edge.wire import GENESIS, Link, WireError, chain_hash, load_public_key, verify_run
 
 WS = "bz-pgia-01"
 
@@ -61,7 +52,7 @@ def test_a_tampered_body_is_named() -> None:
     assert [r for i, r in enumerate(reasons) if i != 4] == [""] * 9
 
 
-def test_a_rehashed_forgery_fails_its_signature_and_breaks_the_chain() -> None:
+def test_a_rehashed_forgery_fails_its_signature_and_its_successor_stands() -> None:
     sealer, links = sealed(10)
     bad = links[4]
     body = bad.body.replace(b"fictional", b"forged")
@@ -69,7 +60,17 @@ def test_a_rehashed_forgery_fails_its_signature_and_breaks_the_chain() -> None:
     links[4] = Link(bad.seq, body, bad.prev, forged_hash, bad.sig)
     reasons = verify_run(WS, sealer.public, links)
     assert reasons[4] == "bad_signature"
-    assert reasons[5] == "chain_broken"  # its successor still commits to the original
+    assert [r for i, r in enumerate(reasons) if i != 4] == [""] * 9
+
+
+def test_two_signed_histories_are_a_broken_chain() -> None:
+    sealer, links = sealed(6)
+    # The same key re-seals seq 4..6 from another predecessor: a fork (e.g. a restored backup).
+    fork = Sealer(WS, sealer._key, last=b"\x07" * 32)
+    for i in range(3, 6):
+        s = fork.seal(links[i].seq, links[i].body)
+        links[i] = Link(links[i].seq, links[i].body, s.prev, s.hash, s.sig)
+    assert verify_run(WS, sealer.public, links) == ["", "", "", "chain_broken", "", ""]
 
 
 def test_another_key_is_rejected() -> None:
@@ -98,5 +99,5 @@ def test_a_bad_key_file_is_a_typed_error(tmp_path: Path) -> None:
     (tmp_path / "workstation.key").write_text("not a key")
     with pytest.raises(ChainError, match="not a PEM private key"):
         load_or_create_key(tmp_path)
-    with pytest.raises(ChainError):
+    with pytest.raises(WireError):
         load_public_key(b"junk")
