@@ -10,6 +10,8 @@ from pathlib import Path
 
 import msgspec
 
+from agent.chain import ChainError, Sealer, load_or_create_key
+from agent.sealing import SealingTask
 from drivers.base import CaptureKind, Driver
 from drivers.registry import Registry, default_registry
 from edge import __version__
@@ -66,6 +68,7 @@ class App:
         self._parsers = dict(parsers) if parsers is not None else None
         self.normalizer = Normalizer(config.workstation.id, {})
         self.supervisors: list[DeviceSupervisor] = []
+        self.sealing: SealingTask | None = None
         self.hotplug = Hotplug()
         self.pipeline: Pipeline | None = None
         self.api_url = ""
@@ -106,6 +109,11 @@ class App:
                 )
             self.store.on_space(self._space_changed)
             self.token = token.load_or_create(self.config.data_dir)
+            try:
+                key = load_or_create_key(self.config.data_dir)
+            except ChainError as exc:
+                raise EdgeError(f"the workstation key cannot be used: {exc}") from exc
+            self.sealing = SealingTask(self.store, Sealer(self.config.workstation.id, key))
             self.pipeline = Pipeline(
                 self.store, self.normalizer, self.hub, self.metrics, self.config.pipeline.queue_size
             )
@@ -153,6 +161,11 @@ class App:
             self.hotplug,
         )
 
+    def _sealing(self) -> SealingTask:
+        if self.sealing is None:
+            raise EdgeError("the sealing task is not set up")
+        return self.sealing
+
     def _pipeline(self) -> Pipeline:
         if self.pipeline is None:
             raise EdgeError("the pipeline is not running")
@@ -162,6 +175,7 @@ class App:
         async with asyncio.TaskGroup() as tg:
             writer = tg.create_task(self.store.run_writer(), name="store-writer")
             worker = tg.create_task(pipeline.run(), name="pipeline")
+            sealing = tg.create_task(self._sealing().run(), name="sealing")
             devices = [
                 tg.create_task(s.run(), name=f"device:{s.config.name}") for s in self.supervisors
             ]
@@ -194,6 +208,8 @@ class App:
                         await asyncio.wait(devices)
                     await pipeline.close()
                     await worker
+                    sealing.cancel()
+                    await asyncio.gather(sealing, return_exceptions=True)
                     await self.store.stop_writer()
                     await writer
             except TimeoutError:

@@ -112,6 +112,20 @@ class SinkConfig(_Section):
     kind: Literal["nas", "http"]
     target: str
     required: bool = True
+    # Batching: a batch closes at this many records or (roughly) this many bytes.
+    batch_records: int = 500
+    batch_bytes: int | str = "4MiB"
+    # Seconds one network or share operation may take before the sink counts it as failed.
+    timeout: float = 30.0
+    # Seconds between backlog checks when no new record woke the sink.
+    interval: float = 5.0
+    # http: the CA bundle the server's certificate must chain to (pinned; required for
+    # https), and the workstation's client certificate and key for mutual TLS.
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    # nas: a file the share's administrator placed at its root; no file, no writes.
+    sentinel: str = ".midas-share"
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -122,6 +136,43 @@ class SinkConfig(_Section):
             parts = urlsplit(self.target)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise _bad("target", "expected an http:// or https:// URL for an http sink")
+            if parts.scheme == "https" and self.ca is None:
+                raise _bad("ca", "expected a CA bundle to pin for an https sink")
+            if (self.cert is None) != (self.key is None):
+                raise _bad("cert", "expected cert and key together (mutual TLS)")
+        for key in ("ca", "cert", "key"):
+            value = getattr(self, key)
+            if value is not None and not Path(value).is_absolute():
+                raise _bad(key, f"expected an absolute path for {key}")
+        if not 1 <= self.batch_records <= 100_000:
+            raise _bad("batch_records", "expected batch_records between 1 and 100000")
+        try:
+            self.batch_bytes = parse_size(self.batch_bytes)
+        except ValueError as exc:
+            raise _bad("batch_bytes", str(exc)) from None
+        if self.timeout <= 0 or self.interval <= 0:
+            raise _bad("timeout", "expected timeout and interval above zero")
+        if "/" in self.sentinel or not self.sentinel:
+            raise _bad("sentinel", "expected a file name at the share's root")
+
+    @property
+    def batch_bytes_int(self) -> int:
+        return parse_size(self.batch_bytes)
+
+
+class ForwardingConfig(_Section):
+    """How sinks retry: capped exponential backoff with full jitter, per sink."""
+
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    # A record that failed this many times is parked as a dead letter (0: retry forever).
+    max_attempts: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.backoff_base <= self.backoff_cap:
+            raise _bad("backoff_base", "expected 0 < backoff_base <= backoff_cap")
+        if self.max_attempts < 0:
+            raise _bad("max_attempts", "expected max_attempts to be zero or more")
 
 
 class RetentionConfig(_Section):
@@ -197,6 +248,7 @@ class Config(_Section):
     api: ApiConfig = msgspec.field(default_factory=ApiConfig)
     devices: list[DeviceConfig] = msgspec.field(default_factory=list)
     sinks: list[SinkConfig] = msgspec.field(default_factory=list)
+    forwarding: ForwardingConfig = msgspec.field(default_factory=ForwardingConfig)
     retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
     pipeline: PipelineConfig = msgspec.field(default_factory=PipelineConfig)

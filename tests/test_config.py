@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import from_mapping, load, parse_size
+from tests.helpers import config_dict
 from edge.errors import ConfigError
 
 GOOD = """
@@ -36,6 +37,9 @@ name = "region"
 kind = "http"
 target = "https://region.example:8443/"
 required = false
+ca = "/etc/midas-edge/regional-ca.pem"
+cert = "/etc/midas-edge/workstation.crt"
+key = "/etc/midas-edge/workstation.key"
 
 [storage]
 quota = "2GiB"
@@ -175,3 +179,30 @@ def test_config_check_unwritable_data_dir(tmp_path: Path) -> None:
 def test_usage_error_exits_2() -> None:
     assert _cli("no-such-command").returncode == 2
     assert _cli("config").returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("sink", "key", "expected"),
+    [
+        ({"target": "https://r.example/"}, "ca", "CA bundle to pin"),
+        ({"target": "http://r.example/", "cert": "/c.pem"}, "cert", "cert and key together"),
+        ({"target": "http://r.example/", "ca": "ca.pem"}, "ca", "absolute path"),
+        ({"target": "http://r.example/", "batch_records": 0}, "batch_records", "between 1"),
+        ({"target": "http://r.example/", "batch_bytes": "lots"}, "batch_bytes", "size such as"),
+        ({"target": "http://r.example/", "timeout": 0}, "timeout", "above zero"),
+    ],
+)
+def test_sink_transport_options_are_checked(
+    tmp_path: Path, sink: dict[str, object], key: str, expected: str
+) -> None:
+    mapping = config_dict(tmp_path, sinks=[{"name": "region", "kind": "http", **sink}])
+    with pytest.raises(ConfigError) as caught:
+        from_mapping(mapping, "c.toml")
+    assert f"sinks[0].{key}" in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_forwarding_backoff_is_checked(tmp_path: Path) -> None:
+    mapping = config_dict(tmp_path, forwarding={"backoff_base": 10, "backoff_cap": 1})
+    with pytest.raises(ConfigError, match="forwarding.backoff_base"):
+        from_mapping(mapping, "c.toml")

@@ -53,6 +53,20 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX deliveries_due ON deliveries (sink, state, next_attempt_at)",
         ),
     ),
+    (
+        # The signed chain: per sealed record its predecessor's hash, its own hash, the
+        # workstation key's signature (`edge.wire` defines them) and the key's id.
+        2,
+        (
+            """CREATE TABLE seals (
+                seq INTEGER PRIMARY KEY REFERENCES records (seq),
+                prev BLOB NOT NULL,
+                hash BLOB NOT NULL,
+                sig BLOB NOT NULL,
+                key_id TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

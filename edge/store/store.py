@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import aiosqlite
 
@@ -18,7 +18,7 @@ from edge.errors import StorageFullError, StoreError
 from edge.records import BlobRef, Record
 from edge.store.blobs import BlobFiles
 from edge.store.db import open_database
-from edge.store.writer import CommitListener, Pending, Writer
+from edge.store.writer import CommitListener, Op, Pending, Statement, Writer
 
 log = logging.getLogger("midas_edge.store")
 
@@ -153,6 +153,24 @@ class Store:
         done: asyncio.Future[Record] = asyncio.get_running_loop().create_future()
         await self.writer.submit(Pending(record, done))
         return done
+
+    async def apply(self, statements: Sequence[Statement]) -> None:
+        """Run statements in one transaction through the single writer; returns once durable.
+
+        For other components' state (seals, delivery states, purges): they never open a
+        second write connection, so a capture never waits for their locks.
+        """
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self.writer.submit(Op(statements, done))
+        await done
+
+    async def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query on the reader connection (never waits for the writer)."""
+        try:
+            async with self._read().execute(sql, params) as cur:
+                return [tuple(row) async for row in cur]
+        except sqlite3.Error as exc:
+            raise StoreError(f"read failed: {exc}") from exc
 
     async def put_blob(self, data: bytes, media_type: str, role: str) -> BlobRef:
         """Write a blob durably before the record that references it; refused when full."""

@@ -31,6 +31,19 @@ class Pending:
     done: asyncio.Future[Record]
 
 
+# (SQL, rows): run with executemany; one row per execution.
+Statement = tuple[str, Sequence[Sequence[object]]]
+
+
+@dataclass(slots=True)
+class Op:
+    """State changes of other components (seals, delivery states, purges), applied by the
+    writer in a transaction of their own right after the records it is committing."""
+
+    statements: Sequence[Statement]
+    done: asyncio.Future[None]
+
+
 class _Stop:
     pass
 
@@ -59,7 +72,7 @@ class Writer:
         self._conn = conn
         self._seq = last_seq
         self._sinks = tuple(sinks)
-        self._queue: asyncio.Queue[Pending | _Stop] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[Pending | Op | _Stop] = asyncio.Queue(maxsize=queue_size)
         self._check_space = check_space
         self._on_commit = on_commit
         self._on_refused = on_refused
@@ -74,8 +87,8 @@ class Writer:
     def depth(self) -> int:
         return self._queue.qsize()
 
-    async def submit(self, pending: Pending) -> None:
-        """Queue a record; waits while the queue is full (backpressure, never loss)."""
+    async def submit(self, pending: Pending | Op) -> None:
+        """Queue a record or an op; waits while the queue is full (backpressure, never loss)."""
         await self._queue.put(pending)
 
     async def stop(self) -> None:
@@ -96,18 +109,24 @@ class Writer:
                 continue
             self.last_progress = time.monotonic()
             stop = isinstance(item, _Stop)
-            batch: list[Pending] = [] if isinstance(item, _Stop) else [item]
-            while not stop and len(batch) < MAX_BATCH:
+            batch: list[Pending] = [item] if isinstance(item, Pending) else []
+            ops: list[Op] = [item] if isinstance(item, Op) else []
+            while not stop and len(batch) + len(ops) < MAX_BATCH:
                 try:
                     nxt = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
                     break
                 if isinstance(nxt, _Stop):
                     stop = True
+                elif isinstance(nxt, Op):
+                    ops.append(nxt)
                 else:
                     batch.append(nxt)
             if batch:
                 await self._commit(batch)
+                dirty = True
+            if ops:
+                await self._apply(ops)
                 dirty = True
             if stop:
                 if dirty:
@@ -208,9 +227,53 @@ class Writer:
                 pending.done.set_result(record)
         self._on_commit(committed, bodies, time.monotonic() - started)
 
+    async def _apply(self, ops: list[Op]) -> None:
+        """Apply ops in one transaction; if it fails, each alone, so one bad op fails alone."""
+        self.busy_since = time.monotonic()
+        try:
+            try:
+                await self._transaction([st for op in ops for st in op.statements])
+            except sqlite3.Error as exc:
+                if len(ops) == 1:
+                    _settle(ops[0], exc)
+                    return
+                for op in ops:
+                    try:
+                        await self._transaction(op.statements)
+                    except sqlite3.Error as one:
+                        _settle(op, one)
+                    else:
+                        _settle(op, None)
+                return
+            for op in ops:
+                _settle(op, None)
+        finally:
+            self.busy_since = None
+            self.last_progress = time.monotonic()
+
+    async def _transaction(self, statements: Sequence[Statement]) -> None:
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, rows in statements:
+                await self._conn.executemany(sql, rows)
+            await self._conn.execute("COMMIT")
+        except BaseException:
+            await self._rollback()
+            raise
+
     async def _rollback(self) -> None:
         try:
             await self._conn.execute("ROLLBACK")
         except sqlite3.Error as exc:
             # SQLite may already have rolled back (e.g. on SQLITE_FULL); nothing is left open.
             log.debug("rollback after failed commit", extra={"error": str(exc)})
+
+
+def _settle(op: Op, error: sqlite3.Error | None) -> None:
+    if op.done.done():
+        return
+    if error is None:
+        op.done.set_result(None)
+    else:
+        log.error("store op failed", extra={"error": str(error)})
+        op.done.set_exception(StoreError(f"store update failed: {error}"))
