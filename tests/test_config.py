@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from edge.config import from_mapping, load, parse_size
-from tests.helpers import config_dict
 from edge.errors import ConfigError
+from tests.helpers import config_dict
 
 GOOD = """
 [workstation]
@@ -204,5 +204,5 @@ def test_sink_transport_options_are_checked(
 
 def test_forwarding_backoff_is_checked(tmp_path: Path) -> None:
     mapping = config_dict(tmp_path, forwarding={"backoff_base": 10, "backoff_cap": 1})
-    with pytest.raises(ConfigError, match="forwarding.backoff_base"):
+    with pytest.raises(ConfigError, match=r"forwarding\.backoff_base"):
         from_mapping(mapping, "c.toml")
