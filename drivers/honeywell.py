@@ -77,10 +77,10 @@ def store_text(command: str, *, store: bool) -> str:
 
 
 def menu_argument(args: Mapping[str, Any]) -> tuple[str, bool]:
-    """The text and `store` flag of `command("menu", command=..., store=...)`."""
-    text = args.get("command")
+    """The text and `store` flag of `command("menu", text=..., store=...)`."""
+    text = args.get("text")
     if not isinstance(text, str):
-        raise ValueError("menu: command= takes the menu command text, e.g. 'BEPLVL1'")
+        raise ValueError("menu: text= takes the menu command text, e.g. 'BEPLVL1'")
     return text, bool(args.get("store", False))
 
 

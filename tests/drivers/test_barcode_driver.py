@@ -92,22 +92,22 @@ async def test_trigger_and_menu_commands(tmp_path: Path) -> None:
     ):
         assert await driver.command("trigger") == "sent"
         assert await driver.command("untrigger") == "sent"
-        assert await driver.command("menu", command="BEPLVL1") == "BEPLVL1"
+        assert await driver.command("menu", text="BEPLVL1") == "BEPLVL1"
         assert sim.menu.values["BEPLVL"] == "1"
-        echo = await driver.command("menu", command="BEPLVL2;TRGMOD3", store=True)
+        echo = await driver.command("menu", text="BEPLVL2;TRGMOD3", store=True)
         assert echo == "BEPLVL2,TRGMOD3"
         assert sim.commands[:3] == [b"\x16T\r", b"\x16U\r", b"\x16M\rBEPLVL1!"]
         assert sim.commands[3] == b"\x16M\rBEPLVL2;TRGMOD3."
         assert sim.triggers == ["on", "off"]
         with pytest.raises(MenuRefused, match="nak"):
-            await driver.command("menu", command="BEPLVL7")
+            await driver.command("menu", text="BEPLVL7")
         with pytest.raises(MenuRefused, match="enq"):
-            await driver.command("menu", command="XYZABC1")
+            await driver.command("menu", text="XYZABC1")
         sim.fail_next(1)
         with pytest.raises(MenuRefused, match="nak"):
-            await driver.command("menu", command="BEPLVL0")
+            await driver.command("menu", text="BEPLVL0")
         assert sim.menu.values["BEPLVL"] == "2"
-        assert await driver.command("menu", command="TRGSTO?") == "TRGSTO0"
+        assert await driver.command("menu", text="TRGSTO?") == "TRGSTO0"
         assert sim.commands[-1] == b"\x16M\rTRGSTO?."
         with pytest.raises(ValueError, match="menu"):
             await driver.command("menu")
@@ -125,7 +125,7 @@ async def test_menu_reply_and_a_read_interleaved(tmp_path: Path) -> None:
         BarcodeCdcSim(link=tmp_path / "bc") as sim,
         BarcodeSerialDriver(sim.url, sim.options()) as driver,
     ):
-        command = asyncio.create_task(driver.command("menu", command="BEPBEP0"))
+        command = asyncio.create_task(driver.command("menu", text="BEPBEP0"))
         await sim.present(SAMPLES[1])
         assert await command == "BEPBEP0"
         capture, _ = await next_capture(driver.events())
@@ -147,7 +147,7 @@ async def test_no_reply_is_a_protocol_error(tmp_path: Path) -> None:
     async with Mute(link=tmp_path / "bc") as sim:
         async with BarcodeSerialDriver(sim.url) as driver:
             with pytest.raises(ProtocolError, match="no reply"):
-                await driver.command("menu", command="BEPLVL?")
+                await driver.command("menu", text="BEPLVL?")
         assert not await BarcodeSerialDriver.probe(sim.url)
 
 

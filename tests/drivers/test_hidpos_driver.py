@@ -77,11 +77,11 @@ async def test_output_reports_trigger_beep_and_menu(out_endpoint: bool) -> None:
         assert await driver.command("beep") == "sent"
         with pytest.raises(NotSupported):
             await driver.command("beep", tone="double")
-        assert await driver.command("menu", command="BEPLVL1") == "BEPLVL1"
+        assert await driver.command("menu", text="BEPLVL1") == "BEPLVL1"
         with pytest.raises(MenuRefused, match="nak"):
-            await driver.command("menu", command="BEPLVL9")
+            await driver.command("menu", text="BEPLVL9")
         with pytest.raises(MenuRefused, match="enq"):
-            await driver.command("menu", command="ABCDEF1")
+            await driver.command("menu", text="ABCDEF1")
         await wait_for(lambda: len(sim.output_reports) == 6)
         assert sim.output_reports[:3] == [b"\x04\x04", b"\x04\x02", b"\x04\x20"]
         menu = sim.output_reports[3]
