@@ -3,7 +3,9 @@
 SinkError
 ├── TransientError      the whole batch failed for now (network, timeout, 5xx, 429, unmounted
 │   │                   share): retry later, no earlier than `retry_after` when the sink knows
-│   └── SinkUnavailable the target is not there at all (share not mounted, sentinel missing)
+│   ├── SinkUnavailable the target is not there at all (share not mounted, sentinel missing)
+│   └── BatchTooLarge   the target refused the batch for its size (HTTP 413): the scheduler
+│                       halves it; a single record that is too large becomes a dead letter
 └── SinkConfigError     the sink cannot work as configured (a bad CA file, a bad URL)
 
 A sink answers each record of a batch with a `Delivery`: delivered (with the receiver's
@@ -34,6 +36,10 @@ class TransientError(SinkError):
 
 class SinkUnavailable(TransientError):
     """The target is not there (an unmounted share, an unreachable server)."""
+
+
+class BatchTooLarge(TransientError):
+    """The target refused the batch for its size; a smaller batch may go through."""
 
 
 class SinkConfigError(SinkError):

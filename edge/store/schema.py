@@ -67,6 +67,35 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        # Deliveries gain the 'dropped' state (an operator gave a dead letter up for that sink:
+        # `midas-edge outbox drop`), kept apart from 'delivered' so nothing claims a receipt it
+        # never had. SQLite cannot alter a CHECK: the table is rebuilt. Partial indexes keep the
+        # scheduler's and retention's scans proportional to the backlog, not to the history.
+        3,
+        (
+            """CREATE TABLE deliveries_v3 (
+                sink TEXT NOT NULL REFERENCES sinks (name),
+                seq INTEGER NOT NULL REFERENCES records (seq),
+                state TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (state IN ('pending', 'delivered', 'dead', 'dropped')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at REAL NOT NULL DEFAULT 0,
+                last_error TEXT,
+                delivered_at TEXT,
+                receipt TEXT,
+                PRIMARY KEY (sink, seq)
+            ) WITHOUT ROWID""",
+            "INSERT INTO deliveries_v3 SELECT sink, seq, state, attempts, next_attempt_at,"
+            " last_error, delivered_at, receipt FROM deliveries",
+            "DROP TABLE deliveries",
+            "ALTER TABLE deliveries_v3 RENAME TO deliveries",
+            "CREATE INDEX deliveries_due ON deliveries (sink, state, next_attempt_at)",
+            "CREATE INDEX deliveries_pending ON deliveries (sink, seq) WHERE state = 'pending'",
+            "CREATE INDEX deliveries_by_seq ON deliveries (seq)",
+            "CREATE INDEX records_unpurged ON records (seq) WHERE purged_at IS NULL",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]
