@@ -17,12 +17,12 @@ the caller rejects that check digit and takes the long-number path.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from edge.documents.mrz_digits import PACKED, chunks, packed_sum
 from edge.documents.mrz_layouts import LAYOUTS, Field, Layout
 
-__all__ = ["FAST_CHECKS", "Verdicts", "chunker", "digit_values"]
+__all__ = ["FAST_CHECKS", "Verdicts", "reader"]
 
 Verdicts = tuple[bool, bool, bool, bool, bool]
 
@@ -30,7 +30,7 @@ _get = PACKED.__getitem__
 _M = 0x3FF
 
 
-def chunker(
+def _chunker(
     layout: Layout, spans: tuple[tuple[int, int], ...]
 ) -> Callable[[bytes], tuple[bytes, ...]]:
     """Unpacks the chunks of `spans` (in order, three characters at most) from a whole MRZ."""
@@ -43,13 +43,33 @@ def chunker(
     return struct.Struct("".join(fmt)).unpack
 
 
-def digit_values(layout: Layout) -> Callable[[bytes], tuple[int, ...]]:
+def _digits(layout: Layout) -> Callable[[bytes], tuple[int, ...]]:
     """Unpacks the values at the layout's check-digit positions, in MRZ order."""
     fmt, pos = [], 0
     for digit in sorted(p for p in layout.check_digit_positions() if p >= 0):
         fmt.append(f"{digit - pos}xB")
         pos = digit + 1
     fmt.append(f"{layout.width * layout.height - pos}x")
+    return struct.Struct("".join(fmt)).unpack
+
+
+def reader(
+    layout: Layout, items: Iterable[tuple[int, str]], newline: str = ""
+) -> Callable[[bytes], tuple[int, ...]]:
+    """Reads big-endian integers, given as (position, `struct` code) in order, from an MRZ.
+
+    Positions are those of the joined lines; the bytes read hold the lines joined by `newline`.
+    """
+    fmt, at = [">"], 0
+    for pos, code in items:
+        start = pos + pos // layout.width * len(newline)
+        size = struct.calcsize(">" + code)
+        assert start >= at, "items overlap or are out of order"
+        assert pos % layout.width + size <= layout.width, "an item crosses a line break"
+        fmt.append(f"{start - at}x{code}")
+        at = start + size
+    total = layout.width * layout.height + (layout.height - 1) * len(newline)
+    fmt.append(f"{total - at}x")
     return struct.Struct("".join(fmt)).unpack
 
 
@@ -66,10 +86,10 @@ def _optional(layout: Layout, index: int) -> tuple[int, int]:
 _TD3, _TD1, _TD2 = LAYOUTS["td3"], LAYOUTS["td1"], LAYOUTS["td2"]
 _MRVA, _MRVB, _FRA = LAYOUTS["mrva"], LAYOUTS["mrvb"], LAYOUTS["fra_id"]
 
-_TD3_CHUNKS = chunker(
+_TD3_CHUNKS = _chunker(
     _TD3, (_span(_TD3.number), _span(_TD3.birth), _span(_TD3.expiry), _span(_TD3.personal))
 )
-_TD1_CHUNKS = chunker(
+_TD1_CHUNKS = _chunker(
     _TD1,
     (
         _span(_TD1.number),
@@ -79,13 +99,13 @@ _TD1_CHUNKS = chunker(
         _optional(_TD1, 1),
     ),
 )
-_TD2_CHUNKS = chunker(
+_TD2_CHUNKS = _chunker(
     _TD2, (_span(_TD2.number), _span(_TD2.birth), _span(_TD2.expiry), _optional(_TD2, 0))
 )
-_MRVA_CHUNKS = chunker(_MRVA, (_span(_MRVA.number), _span(_MRVA.birth), _span(_MRVA.expiry)))
-_MRVB_CHUNKS = chunker(_MRVB, (_span(_MRVB.number), _span(_MRVB.birth), _span(_MRVB.expiry)))
-_TD3_DIGITS, _TD1_DIGITS, _TD2_DIGITS = digit_values(_TD3), digit_values(_TD1), digit_values(_TD2)
-_MRVA_DIGITS, _MRVB_DIGITS = digit_values(_MRVA), digit_values(_MRVB)
+_MRVA_CHUNKS = _chunker(_MRVA, (_span(_MRVA.number), _span(_MRVA.birth), _span(_MRVA.expiry)))
+_MRVB_CHUNKS = _chunker(_MRVB, (_span(_MRVB.number), _span(_MRVB.birth), _span(_MRVB.expiry)))
+_TD3_DIGITS, _TD1_DIGITS, _TD2_DIGITS = _digits(_TD3), _digits(_TD1), _digits(_TD2)
+_MRVA_DIGITS, _MRVB_DIGITS = _digits(_MRVA), _digits(_MRVB)
 
 
 def td3(v: bytes) -> Verdicts:

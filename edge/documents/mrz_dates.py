@@ -12,7 +12,7 @@ import datetime
 import time
 from typing import NamedTuple
 
-from edge.documents.mrz_digits import packed
+from edge.documents.mrz_digits import digits_key, packed
 
 __all__ = [
     "EXPIRY_YEAR",
@@ -51,8 +51,9 @@ class Today(NamedTuple):
     # "YY" of a date of birth -> "YYYY" when the year alone settles the century; "" for this
     # year's YY, where month and day decide.
     birth_years: dict[str, str]
-    # "YY" -> (its `birth_years` entry, its packed check-digit sums): the fast path's table.
-    birth_table: dict[str, tuple[str, int]]
+    # `digits_key` of "YY" -> (its `birth_years` entry, its packed check-digit sums): the
+    # fast path's table.
+    birth_table: dict[int, tuple[str, int]]
 
 
 _cached = Today(-1, "", "", "", {}, {})
@@ -93,7 +94,7 @@ def _context(ordinal: int) -> Today:
         f"{day.year // 100 - 1:02d}",
         f"{day.year:04d}{day.month:02d}{day.day:02d}",
         years,
-        {yy: (year, packed(yy)) for yy, year in years.items()},
+        {digits_key(yy): (year, packed(yy)) for yy, year in years.items()},
     )
 
 

@@ -7,6 +7,11 @@ is all a mod-10 sum needs) and adds up three characters per dictionary lookup. A
 `PACKED` holds its weighted sum for the three weight phases at once (7-3-1, 3-1-7 and 1-7-3), ten
 bits apart: a field's packed sum gives its own check (phase 0) and, unchanged, its share of the
 composite check digit at whatever phase the field lands in the composite.
+
+The fast parsers read the same bytes as big-endian integers instead, two characters each, and
+index `PAIRS` (or `SINGLES` for a field's odd last character), one table per phase at which the
+pair stands in its field: indexing a list by a small integer costs far less than hashing a new
+``bytes`` key.
 """
 
 from __future__ import annotations
@@ -20,13 +25,17 @@ __all__ = [
     "DIGITS",
     "MOD10",
     "PACKED",
+    "PAIRS",
     "PHASE_SHIFT",
+    "SINGLES",
     "VALUES",
     "WEIGHTS",
     "check_digit",
     "chunks",
+    "digits_key",
     "packed",
     "packed_sum",
+    "pairs",
     "weighted_sum",
 ]
 
@@ -59,6 +68,39 @@ def packed(text: str, offset: int = 0) -> int:
 PACKED: dict[bytes, int] = {
     bytes(key): _pack(key) for n in (1, 2, 3) for key in product(range(10), repeat=n)
 }
+
+
+def _pair_tables(n: int) -> tuple[list[int], list[int], list[int]]:
+    """Per phase: the big-endian integer of `n` (1 or 2) mod-10 bytes -> their packed sums."""
+    tables: tuple[list[int], list[int], list[int]] = ([], [], [])
+    for phase, table in enumerate(tables):
+        table.extend([0] * (0x0909 + 1 if n == 2 else 10))  # only 0-9 bytes ever occur
+        for key in product(range(10), repeat=n):
+            table[int.from_bytes(bytes(key))] = _pack(key, phase)
+    return tables
+
+
+PAIRS = _pair_tables(2)
+SINGLES = _pair_tables(1)
+
+
+def pairs(start: int, end: int, phase: int = 0) -> list[tuple[int, str, list[int]]]:
+    """(position, `struct` code, table) of each integer read to sum ``[start, end)`` by pairs.
+
+    `phase` is where the span starts in the sum it belongs to: a field's own check digit (0) or
+    the composite, for a field that counts only there.
+    """
+    return [
+        (pos, "H", PAIRS[(pos - start + phase) % 3])
+        if pos + 1 < end
+        else (pos, "B", SINGLES[(pos - start + phase) % 3])
+        for pos in range(start, end, 2)
+    ]
+
+
+def digits_key(text: str) -> int:
+    """The big-endian integer read from the mod-10 bytes of `text` (a date's YY or MMDD)."""
+    return int.from_bytes(bytes(VALUES[c] % 10 for c in text))
 
 
 def chunks(start: int, end: int) -> tuple[slice, ...]:

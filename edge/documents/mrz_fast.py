@@ -3,19 +3,20 @@
 One regular expression per layout and line break recognises the whole text and captures its
 fields. It only accepts what each field allows: A-Z and < in codes and country codes, digits in
 dates and check digits, M, F or < as sex, and a name made of words of letters joined by one
-filler, two fillers between surname and given names, fillers to the end of the field (captured as
-surname and given names). The caller picks a parser by the length of the text, which fixes the
-length of every line too. For TD3 (``NAME`` and ``DATE`` standing for `_NAME` and `_DATE`)::
+filler, two fillers between surname and given names and fillers to the end of the field
+(captured as surname and given names). The caller picks a parser by the length of the text,
+which fixes the length of every line too. For TD3 (``NAME`` standing for `_NAME`)::
 
-    ([A-Z<]{2})([A-Z<]{3})NAME\\n([A-Z0-9<]{9})[0-9]([A-Z<]{3})DATE[0-9]([MF<])DATE[0-9]
-    ([A-Z0-9<]{14})([0-9<])[0-9]
+    ([A-Z<]{2})([A-Z<]{3})NAME\\n([A-Z0-9<]{9})[0-9]([A-Z<]{3})([0-9]{6})[0-9]([MF<])
+    ([0-9]{6})[0-9]([A-Z0-9<]{14})([0-9<])[0-9]
 
-The document number and the optional data are checked with `PACKED` sums of three characters
-per lookup; the packed sums of a date come with its year and month-day table entries, which the
-fields need anyway. A parser returns None for whatever it does not settle at once (any error or
-warning, Feb 29, a birth date in this year's YY, an unknown country, a long document number,
-unusual names or whitespace): the general path gives the same answer slowly. The French ID is
-only recognised here and then handed to `assemble`.
+One `struct` call then reads the MRZ's mod-10 bytes as integers: the document number and the
+optional data two characters at a time, summed through `PAIRS`; the YY and MMDD of each date,
+keys of tables that give both the field's year or month and day and its packed check-digit
+sums; and the check digits. A parser returns None for whatever it does not settle at once (any
+error or warning, Feb 29, a birth date in this year's YY, an unknown country, a long document
+number, unusual names or whitespace): the general path gives the same answer slowly. The French
+ID is only recognised here and then handed to `assemble`.
 """
 
 from __future__ import annotations
@@ -24,27 +25,35 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from edge.documents.mrz_checks import FAST_CHECKS, chunker, digit_values
+from edge.documents.mrz_checks import FAST_CHECKS, reader
 from edge.documents.mrz_dates import EXPIRY_YEAR, MONTH_DAY, Today
-from edge.documents.mrz_digits import MOD10, PACKED, packed
+from edge.documents.mrz_digits import MOD10, digits_key, packed, pairs
 from edge.documents.mrz_fields import ALL_PASSED, COUNTRY, assemble
-from edge.documents.mrz_layouts import LAYOUTS, PARTS, Layout
+from edge.documents.mrz_layouts import LAYOUTS, PARTS, Field, Layout
 from edge.documents.result import ParseResult
 
 __all__ = ["FAST_PARSERS", "FastParser", "pattern"]
 
 FastParser = Callable[[str, Today], ParseResult | None]
+Reads = list[tuple[int, str, list[int]]]
 
-_NAME = "([A-Z]+(?:<[A-Z]+)*)(?:<<([A-Z]+(?:<[A-Z]+)*))?<+"
-_DATE = "(([0-9]{2})([0-9]{4}))"
-_CLASSES = {"code": "[A-Z<]", "issuer": "[A-Z<]", "nationality": "[A-Z<]", "sex": "[MF<]"}
+# Possessive: a name never needs to give characters back, and sre is faster not keeping them.
+_NAME = "([A-Z]++(?:<[A-Z]++)*+)(?:<<([A-Z]++(?:<[A-Z]++)*+))?<++"
+_CLASSES = {
+    "code": "[A-Z<]",
+    "issuer": "[A-Z<]",
+    "nationality": "[A-Z<]",
+    "birth": "[0-9]",
+    "expiry": "[0-9]",
+    "sex": "[MF<]",
+}
 
 
 def pattern(layout: Layout, newline: str, *, split: bool = True) -> tuple[str, tuple[str, ...]]:
     """The regular expression of a clean MRZ of `layout` and the names of its groups, in order.
 
     Groups are named after `PARTS`; with `split`, a name is captured as ``surname`` and
-    ``given_names`` and a date as itself, its ``_yy`` and its ``_mmdd``.
+    ``given_names``.
     """
     name_starts = {start for _, start, _ in layout.names}
     digits = {pos for pos in layout.check_digit_positions() if pos >= 0}
@@ -58,9 +67,6 @@ def pattern(layout: Layout, newline: str, *, split: bool = True) -> tuple[str, t
             assert not split or len(layout.names) == 1
             regex = _NAME if split else f"([A-Z][A-Z<]{{{width - 2}}}<)"
             groups = ("surname", "given_names") if split else (part,)
-        elif part in ("birth", "expiry"):
-            regex = _DATE if split else "([0-9]{6})"
-            groups = (part, f"{part}_yy", f"{part}_mmdd") if split else (part,)
         else:
             cls = _CLASSES.get(part) or ("[0-9<]" if start in digits else "[A-Z0-9<]")
             regex, groups = (f"({cls})" if width == 1 else f"({cls}{{{width}}})"), (part,)
@@ -81,13 +87,14 @@ def pattern(layout: Layout, newline: str, *, split: bool = True) -> tuple[str, t
     return "".join(out), tuple(names)
 
 
-_get = PACKED.__getitem__
 _M = 0x3FF  # one phase of a packed sum
 _NO_DATE = ("", 0)
-# "MMDD" -> ("-MM-DD", its packed sums four characters into a date); Feb 29 needs the year and
-# is left to the general path.
-_MONTH_DAY = {md: (suffix, packed(md, 2)) for md, suffix in MONTH_DAY.items() if md != "0229"}
-_EXPIRY_YEAR = {yy: (year, packed(yy)) for yy, year in EXPIRY_YEAR.items()}
+# `digits_key` of "MMDD" -> ("-MM-DD", its packed sums four characters into a date); Feb 29
+# needs the year and is left to the general path.
+_MONTH_DAY = {
+    digits_key(md): (suffix, packed(md, 2)) for md, suffix in MONTH_DAY.items() if md != "0229"
+}
+_EXPIRY_YEAR = {digits_key(yy): (year, packed(yy)) for yy, year in EXPIRY_YEAR.items()}
 
 
 def _compile(layout: Layout, newline: str) -> Callable[[str], re.Match[str] | None]:
@@ -100,54 +107,88 @@ def _codes(layout: Layout) -> dict[str, str]:
     return {code: code.rstrip("<") for code in layout.codes}
 
 
+def _date(field: Field | None) -> list[tuple[int, str]]:
+    """`reader` items of a date: its YY, its MMDD and its check digit."""
+    assert field is not None
+    return [(field.start, "H"), (field.start + 2, "I"), (field.end, "B")]
+
+
+def _composite_phase(layout: Layout, pos: int) -> int:
+    """Where in the 7-3-1 cycle of the composite check digit position `pos` counts."""
+    index = 0
+    for start, end in layout.composite:
+        if start <= pos < end:
+            return (index + pos - start) % 3
+        index += end - start
+    raise ValueError(f"position {pos} is not under the composite check digit")
+
+
+def _assert_composite(layout: Layout) -> None:
+    """The composite sums below take the number, birth and expiry dates at phases 0, 1 and 2."""
+    fields = (layout.number, layout.birth, layout.expiry)
+    assert [_composite_phase(layout, f.start) for f in fields if f is not None] == [0, 1, 2]
+
+
+def _items(reads: Reads) -> list[tuple[int, str]]:
+    return [(pos, code) for pos, code, _ in reads]
+
+
+def _tables(reads: Reads) -> list[list[int]]:
+    return [table for _, _, table in reads]
+
+
 def _td3(newline: str) -> FastParser:
     layout = LAYOUTS["td3"]
-    assert layout.personal is not None
+    number_field, personal_field = layout.number, layout.personal
+    assert personal_field is not None
+    assert layout.composite_cd is not None
+    assert _composite_phase(layout, personal_field.start) == 0  # as for its own check digit
+    _assert_composite(layout)
+    number_reads = pairs(number_field.start, number_field.end)
+    personal_reads = pairs(personal_field.start, personal_field.end)
+    read = reader(
+        layout,
+        [
+            *_items(number_reads),
+            (number_field.end, "B"),
+            *_date(layout.birth),
+            *_date(layout.expiry),
+            *_items(personal_reads),
+            (personal_field.end, "B"),
+            (layout.composite_cd, "B"),
+        ],
+        newline,
+    )
+    t0, t1, t2, t3, t4 = _tables(number_reads)
+    u0, u1, u2, u3, u4, u5, u6 = _tables(personal_reads)
     fullmatch = _compile(layout, newline)
-    spans = (layout.number, layout.personal)
-    cut = chunker(layout, tuple((field.start, field.end) for field in spans))
-    digits = digit_values(layout)
     codes, passed = _codes(layout), ALL_PASSED["td3"]
-    no_personal = "<" * (layout.personal.end - layout.personal.start)
+    no_personal = "<" * (personal_field.end - personal_field.start)
 
     def parse(s: str, today: Today) -> ParseResult | None:
         match = fullmatch(s)
         if match is None:
             return None
-        (
-            code,
-            issuer_raw,
-            surname,
-            given_names,
-            number,
-            nationality_raw,
-            birth,
-            birth_yy,
-            birth_mmdd,
-            sex,
-            expiry,
-            expiry_yy,
-            expiry_mmdd,
-            personal,
-            personal_cd,
-        ) = match.groups("")
-        v = s.encode().translate(MOD10, b"\r\n")
-        n0, n1, n2, p0, p1, p2, p3, p4 = map(_get, cut(v))
-        nc, bc, ec, pc, cc = digits(v)
-        birth_year, b = today.birth_table[birth_yy]
-        birth_suffix, b_mmdd = _MONTH_DAY.get(birth_mmdd, _NO_DATE)
-        expiry_year, e = _EXPIRY_YEAR[expiry_yy]
-        expiry_suffix, e_mmdd = _MONTH_DAY.get(expiry_mmdd, _NO_DATE)
+        code, issuer, surname, given, number, nat, birth, sex, expiry, personal, personal_cd = (
+            match.groups("")
+        )
+        n0, n1, n2, n3, n4, nc, by, bmd, bc, ey, emd, ec, p0, p1, p2, p3, p4, p5, p6, pc, cc = read(
+            s.encode().translate(MOD10)
+        )
+        birth_year, b = today.birth_table[by]
+        birth_suffix, b_mmdd = _MONTH_DAY.get(bmd, _NO_DATE)
+        expiry_year, e = _EXPIRY_YEAR[ey]
+        expiry_suffix, e_mmdd = _MONTH_DAY.get(emd, _NO_DATE)
         b += b_mmdd
         e += e_mmdd
-        n = (n0 + n1 + n2) >> 20
-        p = (p0 + p1 + p2 + p3 + p4) >> 20
+        n = (t0[n0] + t1[n1] + t2[n2] + t3[n3] + t4[n4]) >> 20
+        p = (u0[p0] + u1[p1] + u2[p2] + u3[p3] + u4[p4] + u5[p5] + u6[p6]) >> 20
         # Composite weights: the number starts at 7, the birth date at 3, the expiry date at 1,
         # the personal number at 7; each check digit goes on with its field's weights.
         composite = n + 7 * nc + (b >> 10 & _M) + 3 * bc + (e & _M) + ec + p + pc
         document_code = codes.get(code)
-        issuing_country = COUNTRY.get(issuer_raw)
-        nationality = COUNTRY.get(nationality_raw)
+        issuing_country = COUNTRY.get(issuer)
+        nationality = COUNTRY.get(nat)
         if not (
             document_code
             and issuing_country
@@ -169,7 +210,7 @@ def _td3(newline: str) -> FastParser:
             "issuing_country": issuing_country,
             "document_number": number.rstrip("<"),
             "surname": surname.replace("<", " "),
-            "given_names": given_names.replace("<", " "),
+            "given_names": given.replace("<", " "),
             "nationality": nationality,
             "birth_date": birth_year + birth_suffix,
             "birth_date_raw": birth,
@@ -185,60 +226,59 @@ def _td3(newline: str) -> FastParser:
 
 def _td1(newline: str) -> FastParser:
     layout = LAYOUTS["td1"]
-    fullmatch = _compile(layout, newline)
-    (_, start_1, end_1), (_, start_2, end_2) = layout.optional
-    cut = chunker(
-        layout, ((layout.number.start, layout.number.end), (start_1, end_1), (start_2, end_2))
+    number_field = layout.number
+    assert layout.composite_cd is not None
+    _assert_composite(layout)
+    number_reads = pairs(number_field.start, number_field.end)
+    read = reader(
+        layout,
+        [
+            *_items(number_reads),
+            (number_field.end, "B"),
+            *_date(layout.birth),
+            *_date(layout.expiry),
+            (layout.composite_cd, "B"),
+        ],
+        newline,
     )
-    digits = digit_values(layout)
+    # The optional data count only in the composite: their tables start at its weight there.
+    optional_reads = [
+        read
+        for _, start, end in layout.optional
+        for read in pairs(start, end, _composite_phase(layout, start))
+    ]
+    read_optional = reader(layout, _items(optional_reads), newline)
+    t0, t1, t2, t3, t4 = _tables(number_reads)
+    u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13 = _tables(optional_reads)
+    fullmatch = _compile(layout, newline)
     codes, passed = _codes(layout), ALL_PASSED["td1"]
 
     def parse(s: str, today: Today) -> ParseResult | None:
         match = fullmatch(s)
         if match is None:
             return None
-        (
-            code,
-            issuer_raw,
-            number,
-            optional_1,
-            birth,
-            birth_yy,
-            birth_mmdd,
-            sex,
-            expiry,
-            expiry_yy,
-            expiry_mmdd,
-            nationality_raw,
-            optional_2,
-            surname,
-            given_names,
-        ) = match.groups("")
-        v = s.encode().translate(MOD10, b"\r\n")
-        n0, n1, n2, o0, o1, o2, o3, o4, q0, q1, q2, q3 = map(_get, cut(v))
-        nc, bc, ec, cc = digits(v)
-        birth_year, b = today.birth_table[birth_yy]
-        birth_suffix, b_mmdd = _MONTH_DAY.get(birth_mmdd, _NO_DATE)
-        expiry_year, e = _EXPIRY_YEAR[expiry_yy]
-        expiry_suffix, e_mmdd = _MONTH_DAY.get(expiry_mmdd, _NO_DATE)
+        code, issuer, number, optional_1, birth, sex, expiry, nat, optional_2, surname, given = (
+            match.groups("")
+        )
+        v = s.encode().translate(MOD10)
+        n0, n1, n2, n3, n4, nc, by, bmd, bc, ey, emd, ec, cc = read(v)
+        o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11, o12, o13 = read_optional(v)
+        birth_year, b = today.birth_table[by]
+        birth_suffix, b_mmdd = _MONTH_DAY.get(bmd, _NO_DATE)
+        expiry_year, e = _EXPIRY_YEAR[ey]
+        expiry_suffix, e_mmdd = _MONTH_DAY.get(emd, _NO_DATE)
         b += b_mmdd
         e += e_mmdd
-        n = (n0 + n1 + n2) >> 20
-        # Composite weights: the number starts at 7, optional data 1 at 3, the birth date at 3,
-        # the expiry date at 1, optional data 2 at 7.
-        composite = (
-            n
-            + 7 * nc
-            + ((o0 + o1 + o2 + o3 + o4) >> 10 & _M)
-            + (b >> 10 & _M)
-            + 3 * bc
-            + (e & _M)
-            + ec
-            + ((q0 + q1 + q2 + q3) >> 20)
-        )
+        n = (t0[n0] + t1[n1] + t2[n2] + t3[n3] + t4[n4]) >> 20
+        o = (
+            u0[o0] + u1[o1] + u2[o2] + u3[o3] + u4[o4] + u5[o5] + u6[o6]
+            + u7[o7] + u8[o8] + u9[o9] + u10[o10] + u11[o11] + u12[o12] + u13[o13]
+        )  # fmt: skip
+        # Composite weights: the number starts at 7, the birth date at 3, the expiry date at 1.
+        composite = n + 7 * nc + (b >> 10 & _M) + 3 * bc + (e & _M) + ec + (o >> 20)
         document_code = codes.get(code)
-        issuing_country = COUNTRY.get(issuer_raw)
-        nationality = COUNTRY.get(nationality_raw)
+        issuing_country = COUNTRY.get(issuer)
+        nationality = COUNTRY.get(nat)
         if not (
             document_code
             and issuing_country
@@ -257,7 +297,7 @@ def _td1(newline: str) -> FastParser:
             "issuing_country": issuing_country,
             "document_number": number.rstrip("<"),
             "surname": surname.replace("<", " "),
-            "given_names": given_names.replace("<", " "),
+            "given_names": given.replace("<", " "),
             "nationality": nationality,
             "birth_date": birth_year + birth_suffix,
             "birth_date_raw": birth,
@@ -273,54 +313,54 @@ def _td1(newline: str) -> FastParser:
     return parse
 
 
-def _two_line(layout: Layout, newline: str, french: FastParser | None = None) -> FastParser:
-    """TD2 (with a composite check digit) and the visas MRV-A and MRV-B (without).
-
-    A TD2 parser hands a text starting with ``IDFRA`` to `french`, as `detect_layout` does.
-    """
-    fmt = layout.format
-    composite_cd = layout.composite_cd is not None
-    regex, _ = pattern(layout, newline)
-    fullmatch = re.compile(("(?!IDFRA)" if french else "") + regex).fullmatch
+def _td2(newline: str, french: FastParser) -> FastParser:
+    """TD2; a text starting with ``IDFRA`` goes to `french`, as in `detect_layout`."""
+    layout = LAYOUTS["td2"]
+    number_field = layout.number
     (_, start, end) = layout.optional[0]
-    spans = ((start, end),) if composite_cd else ()
-    cut = chunker(layout, ((layout.number.start, layout.number.end), *spans))
-    digits = digit_values(layout)
-    codes, passed = _codes(layout), ALL_PASSED[fmt]
+    assert layout.composite_cd is not None
+    _assert_composite(layout)
+    number_reads = pairs(number_field.start, number_field.end)
+    optional_reads = pairs(start, end, _composite_phase(layout, start))
+    read = reader(
+        layout,
+        [
+            *_items(number_reads),
+            (number_field.end, "B"),
+            *_date(layout.birth),
+            *_date(layout.expiry),
+            *_items(optional_reads),
+            (layout.composite_cd, "B"),
+        ],
+        newline,
+    )
+    t0, t1, t2, t3, t4 = _tables(number_reads)
+    u0, u1, u2, u3 = _tables(optional_reads)
+    fullmatch = re.compile("(?!IDFRA)" + pattern(layout, newline)[0]).fullmatch
+    codes, passed = _codes(layout), ALL_PASSED["td2"]
 
     def parse(s: str, today: Today) -> ParseResult | None:
         match = fullmatch(s)
         if match is None:
-            return french(s, today) if french and s.startswith("IDFRA") else None
-        (
-            code,
-            issuer_raw,
-            surname,
-            given_names,
-            number,
-            nationality_raw,
-            birth,
-            birth_yy,
-            birth_mmdd,
-            sex,
-            expiry,
-            expiry_yy,
-            expiry_mmdd,
-            optional,
-        ) = match.groups("")
-        v = s.encode().translate(MOD10, b"\r\n")
-        n0, n1, n2, *rest = map(_get, cut(v))
-        nc, bc, ec, *cc = digits(v)
-        birth_year, b = today.birth_table[birth_yy]
-        birth_suffix, b_mmdd = _MONTH_DAY.get(birth_mmdd, _NO_DATE)
-        expiry_year, e = _EXPIRY_YEAR[expiry_yy]
-        expiry_suffix, e_mmdd = _MONTH_DAY.get(expiry_mmdd, _NO_DATE)
+            return french(s, today) if s.startswith("IDFRA") else None
+        code, issuer, surname, given, number, nat, birth, sex, expiry, optional = match.groups("")
+        n0, n1, n2, n3, n4, nc, by, bmd, bc, ey, emd, ec, o0, o1, o2, o3, cc = read(
+            s.encode().translate(MOD10)
+        )
+        birth_year, b = today.birth_table[by]
+        birth_suffix, b_mmdd = _MONTH_DAY.get(bmd, _NO_DATE)
+        expiry_year, e = _EXPIRY_YEAR[ey]
+        expiry_suffix, e_mmdd = _MONTH_DAY.get(emd, _NO_DATE)
         b += b_mmdd
         e += e_mmdd
-        n = (n0 + n1 + n2) >> 20
+        n = (t0[n0] + t1[n1] + t2[n2] + t3[n3] + t4[n4]) >> 20
+        o = (u0[o0] + u1[o1] + u2[o2] + u3[o3]) >> 20
+        # Composite weights: the number starts at 7, the birth date at 3, the expiry date at 1,
+        # the optional data at 7.
+        composite = n + 7 * nc + (b >> 10 & _M) + 3 * bc + (e & _M) + ec + o
         document_code = codes.get(code)
-        issuing_country = COUNTRY.get(issuer_raw)
-        nationality = COUNTRY.get(nationality_raw)
+        issuing_country = COUNTRY.get(issuer)
+        nationality = COUNTRY.get(nat)
         if not (
             document_code
             and issuing_country
@@ -331,6 +371,7 @@ def _two_line(layout: Layout, newline: str, french: FastParser | None = None) ->
             and n % 10 == nc
             and (b >> 20) % 10 == bc
             and (e >> 20) % 10 == ec
+            and composite % 10 == cc
         ):
             return None
         fields: dict[str, Any] = {
@@ -338,7 +379,70 @@ def _two_line(layout: Layout, newline: str, french: FastParser | None = None) ->
             "issuing_country": issuing_country,
             "document_number": number.rstrip("<"),
             "surname": surname.replace("<", " "),
-            "given_names": given_names.replace("<", " "),
+            "given_names": given.replace("<", " "),
+            "nationality": nationality,
+            "birth_date": birth_year + birth_suffix,
+            "birth_date_raw": birth,
+            "sex": sex,
+            "expiry_date": expiry_year + expiry_suffix,
+            "expiry_date_raw": expiry,
+            "optional_data": optional.rstrip("<"),
+            "long_document_number": None,
+        }
+        return ParseResult(True, "td2", fields, passed.copy(), [], [])
+
+    return parse
+
+
+def _visa(layout: Layout, newline: str) -> FastParser:
+    """MRV-A and MRV-B: no composite check digit; the optional data are not checked."""
+    fmt, number_field = layout.format, layout.number
+    number_reads = pairs(number_field.start, number_field.end)
+    read = reader(
+        layout,
+        [
+            *_items(number_reads),
+            (number_field.end, "B"),
+            *_date(layout.birth),
+            *_date(layout.expiry),
+        ],
+        newline,
+    )
+    t0, t1, t2, t3, t4 = _tables(number_reads)
+    fullmatch = _compile(layout, newline)
+    codes, passed = _codes(layout), ALL_PASSED[fmt]
+
+    def parse(s: str, today: Today) -> ParseResult | None:
+        match = fullmatch(s)
+        if match is None:
+            return None
+        code, issuer, surname, given, number, nat, birth, sex, expiry, optional = match.groups("")
+        n0, n1, n2, n3, n4, nc, by, bmd, bc, ey, emd, ec = read(s.encode().translate(MOD10))
+        birth_year, b = today.birth_table[by]
+        birth_suffix, b_mmdd = _MONTH_DAY.get(bmd, _NO_DATE)
+        expiry_year, e = _EXPIRY_YEAR[ey]
+        expiry_suffix, e_mmdd = _MONTH_DAY.get(emd, _NO_DATE)
+        document_code = codes.get(code)
+        issuing_country = COUNTRY.get(issuer)
+        nationality = COUNTRY.get(nat)
+        if not (
+            document_code
+            and issuing_country
+            and nationality
+            and birth_year
+            and birth_suffix
+            and expiry_suffix
+            and ((t0[n0] + t1[n1] + t2[n2] + t3[n3] + t4[n4]) >> 20) % 10 == nc
+            and ((b + b_mmdd) >> 20) % 10 == bc
+            and ((e + e_mmdd) >> 20) % 10 == ec
+        ):
+            return None
+        fields: dict[str, Any] = {
+            "document_code": document_code,
+            "issuing_country": issuing_country,
+            "document_number": number.rstrip("<"),
+            "surname": surname.replace("<", " "),
+            "given_names": given.replace("<", " "),
             "nationality": nationality,
             "birth_date": birth_year + birth_suffix,
             "birth_date_raw": birth,
@@ -347,13 +451,6 @@ def _two_line(layout: Layout, newline: str, french: FastParser | None = None) ->
             "expiry_date_raw": expiry,
             "optional_data": optional.rstrip("<"),
         }
-        if composite_cd:
-            # Composite weights: the number starts at 7, the birth date at 3, the expiry date at
-            # 1, the optional data at 7.
-            composite = n + 7 * nc + (b >> 10 & _M) + 3 * bc + (e & _M) + ec + (sum(rest) >> 20)
-            if composite % 10 != cc[0]:
-                return None
-            fields["long_document_number"] = None
         return ParseResult(True, fmt, fields, passed.copy(), [], [])
 
     return parse
@@ -380,10 +477,10 @@ def _parsers(newline: str) -> dict[int, tuple[FastParser, FastParser]]:
     """Length of the stripped text -> (parser, parser of a text starting with V)."""
     td1, breaks = _td1(newline), len(newline)
     return {
-        88 + breaks: (_td3(newline), _two_line(LAYOUTS["mrva"], newline)),
+        88 + breaks: (_td3(newline), _visa(LAYOUTS["mrva"], newline)),
         72 + breaks: (
-            _two_line(LAYOUTS["td2"], newline, _assembled(LAYOUTS["fra_id"], newline)),
-            _two_line(LAYOUTS["mrvb"], newline),
+            _td2(newline, _assembled(LAYOUTS["fra_id"], newline)),
+            _visa(LAYOUTS["mrvb"], newline),
         ),
         90 + 2 * breaks: (td1, td1),
     }
