@@ -16,6 +16,7 @@ from edge.config import Config, check_data_dir, load, resolve_path
 from edge.devices import resolve_drivers
 from edge.errors import EdgeError
 from edge.store.store import DB_NAME
+from receiver.main import add_command as add_receiver_command
 
 EXIT_OK, EXIT_FAIL = 0, 1  # argparse exits 2 on a usage error
 
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--socket", action="store_true", help="serve socket://127.0.0.1:PORT")
     sim.add_argument("--every", type=float, help="present a specimen every so many seconds")
     sim.set_defaults(func=cmd_simulate)
+    add_receiver_command(sub)
     return parser
 
 

@@ -1,0 +1,141 @@
+"""Turning a request body into checked records: size bounds, gzip, the batch format, trust, chain.
+
+Everything here is CPU work on one request's bytes; the app runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from edge.wire import (
+    FORMAT,
+    MAX_BATCH_BYTES,
+    VERSION,
+    Batch,
+    Link,
+    WireError,
+    batch_decoder,
+    key_id,
+    load_public_key,
+    verify_run,
+)
+from receiver.storage import Checked
+
+WORKSTATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+RECORD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Refused(Exception):  # an HTTP answer, not a failure of the receiver
+    """The whole request is refused: an HTTP status and a reason code (never record content)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedBatch:
+    workstation: str
+    key_id: str
+    records: list[Checked]
+
+
+class Trust:
+    """The trusted workstation keys: `<workstation>.pem` files in a directory, re-read on change."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._cache: dict[str, tuple[tuple[int, int], Ed25519PublicKey]] = {}
+
+    def key(self, workstation: str) -> Ed25519PublicKey | None:
+        path = self.directory / f"{workstation}.pem"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        cached = self._cache.get(workstation)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            public = load_public_key(path.read_bytes())
+        except (OSError, WireError):
+            return None
+        self._cache[workstation] = (stamp, public)
+        return public
+
+
+def decompress(data: bytes, encoding: str) -> bytes:
+    """The request body, gunzipped when it says so; never more than MAX_BATCH_BYTES."""
+    if encoding in ("", "identity"):
+        if len(data) > MAX_BATCH_BYTES:
+            raise Refused(413, "too_large")
+        return data
+    if encoding != "gzip":
+        raise Refused(415, "unsupported_encoding")
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, MAX_BATCH_BYTES + 1)
+    except zlib.error:
+        raise Refused(400, "bad_gzip") from None
+    if len(out) > MAX_BATCH_BYTES:
+        raise Refused(413, "too_large")
+    if not inflater.eof:
+        raise Refused(400, "bad_gzip")
+    return out
+
+
+def _hex(value: str, size: int) -> bytes:
+    if len(value) != 2 * size:
+        raise Refused(400, "bad_record")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise Refused(400, "bad_record") from None
+
+
+def check(data: bytes, encoding: str, trust: Trust) -> CheckedBatch:
+    """Decode and verify one batch, or raise Refused for the whole of it."""
+    raw = decompress(data, encoding)
+    try:
+        batch: Batch = batch_decoder.decode(raw)
+    except msgspec.ValidationError:
+        raise Refused(400, "bad_batch") from None
+    except msgspec.DecodeError:
+        raise Refused(400, "bad_json") from None
+    if batch.format != FORMAT:
+        raise Refused(400, "unsupported_format")
+    if batch.version != VERSION:
+        raise Refused(400, "unsupported_version")
+    if not WORKSTATION.match(batch.workstation):
+        raise Refused(400, "bad_workstation")
+    public = trust.key(batch.workstation)
+    if public is None:
+        raise Refused(403, "untrusted_workstation")
+    if key_id(public) != batch.key_id:
+        raise Refused(403, "unknown_key")
+    links = []
+    last = 0
+    for rec in batch.records:
+        if rec.seq <= last or not RECORD_ID.match(rec.id):
+            raise Refused(400, "bad_record")
+        last = rec.seq
+        try:
+            body = rec.body.encode()
+        except UnicodeEncodeError:  # a lone surrogate escape: not the text a workstation stored
+            raise Refused(400, "bad_record") from None
+        links.append(Link(rec.seq, body, _hex(rec.prev, 32), _hex(rec.hash, 32), _hex(rec.sig, 64)))
+    reasons = verify_run(batch.workstation, public, links)
+    records = [
+        Checked(rec.id, ln.seq, ln.body, ln.prev, ln.hash, ln.sig, reason)
+        for rec, ln, reason in zip(batch.records, links, reasons, strict=True)
+    ]
+    return CheckedBatch(batch.workstation, batch.key_id, records)

@@ -1,0 +1,238 @@
+"""PostgreSQL storage (`--db postgresql://...`): several receiver processes may share one database.
+
+Each batch is one transaction that first takes a transaction-scoped advisory lock on its
+workstation, so chain linkage sees what another process committed before. Record ids carry a
+unique constraint and rows go in with `ON CONFLICT DO NOTHING`: a row that another process
+inserted first (the same id from another workstation is not covered by the lock) is answered
+from the row that won — duplicate or conflict — never with an error and never twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql as psql
+from psycopg_pool import AsyncConnectionPool
+
+from edge.wire import GENESIS, Receipt, Status
+from receiver import StorageError
+from receiver import sql as q
+from receiver.storage import (
+    MAX_GAPS,
+    ChainStatus,
+    Checked,
+    Lookup,
+    RecordOut,
+    RecordPage,
+    Row,
+    Storage,
+    WorkstationOut,
+    Workstations,
+    answer_existing,
+    chain_status,
+    decide,
+    to_out,
+    wanted,
+)
+
+CONNECT_TIMEOUT_S = 10.0  # opening the pool, and one new connection
+POOL_TIMEOUT_S = 30.0  # waiting for a free connection of the pool
+STATEMENT_TIMEOUT_MS = 30_000
+POOL_MAX = 8
+INSERT_ROWS = 500  # rows per INSERT statement (9 parameters each; PostgreSQL allows 65535)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    workstation TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    body BYTEA NOT NULL,
+    prev BYTEA NOT NULL,
+    hash BYTEA NOT NULL,
+    sig BYTEA NOT NULL,
+    key_id TEXT NOT NULL,
+    received_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_workstation_seq ON records (workstation, seq);
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    data BYTEA NOT NULL,
+    size BIGINT NOT NULL,
+    received_at DOUBLE PRECISION NOT NULL
+);
+"""
+INSERT_MANY = (
+    "INSERT INTO records (workstation, seq, id, body, prev, hash, sig, key_id, received_at) VALUES "
+)
+# Serializes schema creation between processes starting together (CREATE ... IF NOT EXISTS races).
+SCHEMA_LOCK = 0x6D696461735F7276
+
+
+def pg(query: str) -> str:
+    """The shared SQL with PostgreSQL placeholders."""
+    return query.replace("?", "%s")
+
+
+def _row(values: Sequence[Any]) -> tuple[int, Row]:
+    n, ws, seq, rid, body, prev, digest, sig, kid, at = values
+    return n, Row(ws, seq, rid, bytes(body), bytes(prev), bytes(digest), bytes(sig), kid, at)
+
+
+class PostgresStorage(Storage):
+    """A psycopg connection pool on one database (and optionally one schema of it)."""
+
+    def __init__(self, dsn: str, schema: str | None = None, max_size: int = POOL_MAX) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self._pool = AsyncConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            timeout=POOL_TIMEOUT_S,
+            kwargs={"connect_timeout": int(CONNECT_TIMEOUT_S), "autocommit": True},
+            configure=self._configure,
+            name="receiver",
+        )
+        self._opened = False
+
+    async def _configure(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+        if self.schema is not None:
+            await conn.execute(
+                psql.SQL("SET search_path TO {}").format(psql.Identifier(self.schema))
+            )
+
+    @asynccontextmanager
+    async def _conn(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise StorageError(f"postgresql: {type(exc).__name__}: {exc}") from exc
+
+    async def open(self) -> None:
+        if self._opened:
+            return
+        try:
+            await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            raise StorageError(f"postgresql: cannot connect ({type(exc).__name__})") from exc
+        self._opened = True
+        async with self._conn() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            if self.schema is not None:
+                await conn.execute(
+                    psql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psql.Identifier(self.schema))
+                )
+            await conn.execute(SCHEMA)
+
+    async def close(self) -> None:
+        if self._opened:
+            self._opened = False
+            await self._pool.close()
+
+    async def ingest(
+        self, workstation: str, key_id: str, records: Sequence[Checked], received_at: float
+    ) -> list[Receipt]:
+        async with self._conn() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                (f"midas-receiver/{self.schema or ''}/{workstation}",),
+            )
+            ids, preds = wanted(records)
+            lookup = Lookup()
+            if ids:
+                cur = await conn.execute(
+                    "SELECT id, seq, hash FROM records WHERE id = ANY(%s)", (ids,)
+                )
+                for rid, seq, digest in await cur.fetchall():
+                    lookup.by_id[rid] = (seq, bytes(digest))
+            if preds:
+                cur = await conn.execute(
+                    "SELECT seq, hash FROM records WHERE workstation = %s AND seq = ANY(%s)",
+                    (workstation, preds),
+                )
+                for seq, digest in await cur.fetchall():
+                    lookup.at_seq.setdefault(seq, set()).add(bytes(digest))
+            receipts = decide(records, lookup)
+            todo = [i for i, r in enumerate(receipts) if r.status is Status.STORED]
+            inserted: set[str] = set()
+            for part in q.chunks(todo, INSERT_ROWS):
+                rows = [records[i] for i in part]
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+                params: list[object] = []
+                for r in rows:
+                    params += [workstation, r.seq, r.id, r.body, r.prev, r.hash, r.sig]
+                    params += [key_id, received_at]
+                insert = INSERT_MANY + values + " ON CONFLICT (id) DO NOTHING RETURNING id"
+                cur = await conn.execute(insert, params)
+                inserted.update(rid for (rid,) in await cur.fetchall())
+            lost = [i for i in todo if records[i].id not in inserted]
+            if lost:
+                cur = await conn.execute(
+                    "SELECT id, hash FROM records WHERE id = ANY(%s)",
+                    ([records[i].id for i in lost],),
+                )
+                winners = {rid: bytes(digest) for rid, digest in await cur.fetchall()}
+                for i in lost:
+                    receipts[i] = answer_existing(records[i], winners[records[i].id])
+            return receipts
+
+    async def put_blob(self, sha256: str, data: bytes, received_at: float) -> bool:
+        async with self._conn() as conn:
+            cur = await conn.execute(pg(q.INSERT_BLOB), (sha256, data, len(data), received_at))
+            return cur.rowcount == 1
+
+    async def has_blob(self, sha256: str) -> bool:
+        async with self._conn() as conn:
+            cur = await conn.execute(pg(q.HAS_BLOB), (sha256,))
+            return await cur.fetchone() is not None
+
+    async def get_blob(self, sha256: str) -> bytes | None:
+        async with self._conn() as conn:
+            cur = await conn.execute(pg(q.GET_BLOB), (sha256,))
+            row = await cur.fetchone()
+        return None if row is None else bytes(row[0])
+
+    async def record(self, record_id: str) -> RecordOut | None:
+        async with self._conn() as conn:
+            cur = await conn.execute(pg(q.GET_RECORD), (record_id,))
+            row = await cur.fetchone()
+        return None if row is None else to_out(*_row(row))
+
+    async def records(self, workstation: str | None, after: int, limit: int) -> RecordPage:
+        query, params = q.page(workstation, after, limit)
+        async with self._conn() as conn:
+            cur = await conn.execute(pg(query), params)
+            rows = await cur.fetchall()
+        out = [to_out(*_row(r)) for r in rows]
+        last = after if not out else (out[-1].n if workstation is None else out[-1].seq)
+        return RecordPage(out, last)
+
+    async def workstations(self) -> Workstations:
+        async with self._conn() as conn:
+            cur = await conn.execute(q.WORKSTATIONS)
+            rows = await cur.fetchall()
+        return Workstations([WorkstationOut(ws, int(c), int(s), float(t)) for ws, c, s, t in rows])
+
+    async def chain(self, workstation: str) -> ChainStatus | None:
+        async with self._conn() as conn:
+            cur = await conn.execute(pg(q.CHAIN_SUMMARY), (workstation,))
+            summary = await cur.fetchone()
+            if summary is None or not summary[0]:
+                return None
+            cur = await conn.execute(pg(q.CHAIN_GAPS), (workstation, MAX_GAPS + 1))
+            gaps = [(int(a), int(b)) for a, b in await cur.fetchall()]
+            cur = await conn.execute(pg(q.CHAIN_STARTS), (workstation, GENESIS, MAX_GAPS))
+            starts = [int(s) for (s,) in await cur.fetchall()]
+        count, first, last = summary
+        return chain_status(workstation, int(count), int(first), int(last), gaps, starts)
+
+    async def ping(self) -> None:
+        async with self._conn() as conn:
+            await conn.execute("SELECT 1")

@@ -1,0 +1,65 @@
+"""SQL both backends share (SQLite `?` placeholders; the PostgreSQL backend swaps them for `%s`)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+T = TypeVar("T")
+
+INSERT_RECORD = (
+    "INSERT INTO records (workstation, seq, id, body, prev, hash, sig, key_id, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+INSERT_BLOB = (
+    "INSERT INTO blobs (sha256, data, size, received_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (sha256) DO NOTHING"
+)
+HAS_BLOB = "SELECT 1 FROM blobs WHERE sha256 = ?"
+GET_BLOB = "SELECT data FROM blobs WHERE sha256 = ?"
+GET_RECORD = (
+    "SELECT n, workstation, seq, id, body, prev, hash, sig, key_id, received_at "
+    "FROM records WHERE id = ?"
+)
+PAGE_ALL = (
+    "SELECT n, workstation, seq, id, body, prev, hash, sig, key_id, received_at "
+    "FROM records WHERE n > ? ORDER BY n LIMIT ?"
+)
+PAGE_WORKSTATION = (
+    "SELECT n, workstation, seq, id, body, prev, hash, sig, key_id, received_at "
+    "FROM records WHERE workstation = ? AND seq > ? "
+    "ORDER BY seq, n LIMIT ?"
+)
+WORKSTATIONS = (
+    "SELECT workstation, COUNT(*), MAX(seq), MAX(received_at) FROM records "
+    "GROUP BY workstation ORDER BY workstation"
+)
+CHAIN_SUMMARY = "SELECT COUNT(*), MIN(seq), MAX(seq) FROM records WHERE workstation = ?"
+CHAIN_GAPS = (
+    "SELECT before + 1, seq - 1 FROM ("
+    " SELECT seq, LAG(seq) OVER (ORDER BY seq) AS before"
+    " FROM (SELECT DISTINCT seq FROM records WHERE workstation = ?) AS s) AS t "
+    "WHERE seq - before > 1 ORDER BY seq LIMIT ?"
+)
+CHAIN_STARTS = "SELECT seq FROM records WHERE workstation = ? AND prev = ? ORDER BY seq LIMIT ?"
+
+
+# The two lookups below build `IN (?, ?, ...)` from a count: placeholders only, never values.
+def lookup_ids(count: int) -> str:
+    marks = ", ".join("?" * count)
+    return f"SELECT id, seq, hash FROM records WHERE id IN ({marks})"  # noqa: S608
+
+
+def lookup_seqs(count: int) -> str:
+    marks = ", ".join("?" * count)
+    return f"SELECT seq, hash FROM records WHERE workstation = ? AND seq IN ({marks})"  # noqa: S608
+
+
+def chunks(items: list[T], size: int = 500) -> list[list[T]]:
+    """`IN` lists stay below SQLite's variable limit."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def page(workstation: str | None, after: int, limit: int) -> tuple[str, tuple[object, ...]]:
+    if workstation is None:
+        return PAGE_ALL, (after, limit)
+    return PAGE_WORKSTATION, (workstation, after, limit)

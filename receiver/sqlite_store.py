@@ -1,0 +1,219 @@
+"""SQLite storage (the default): WAL, synchronous=FULL, one writer thread, one batch a commit."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from edge.wire import GENESIS, Receipt, Status
+from receiver import StorageError
+from receiver import sql as q
+from receiver.storage import (
+    MAX_GAPS,
+    ChainStatus,
+    Checked,
+    Lookup,
+    RecordOut,
+    RecordPage,
+    Row,
+    Storage,
+    WorkstationOut,
+    Workstations,
+    answer_existing,
+    chain_status,
+    decide,
+    to_out,
+    wanted,
+)
+
+T = TypeVar("T")
+
+# How long a statement waits for a lock held by another connection before it fails.
+BUSY_TIMEOUT_MS = 30_000
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    workstation TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    prev BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    sig BLOB NOT NULL,
+    key_id TEXT NOT NULL,
+    received_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_workstation_seq ON records (workstation, seq);
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256 TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    received_at REAL NOT NULL
+);
+"""
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def _row(values: Sequence[Any]) -> tuple[int, Row]:
+    n, ws, seq, rid, body, prev, digest, sig, kid, at = values
+    return n, Row(ws, seq, rid, bytes(body), bytes(prev), bytes(digest), bytes(sig), kid, at)
+
+
+class SqliteStorage(Storage):
+    """One file; every write runs on the single writer thread, reads on a reader thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._wx = ThreadPoolExecutor(1, thread_name_prefix="receiver-sqlite-writer")
+        self._rx = ThreadPoolExecutor(1, thread_name_prefix="receiver-sqlite-reader")
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+
+        def setup() -> sqlite3.Connection:
+            conn = _connect(self.path)
+            conn.executescript(SCHEMA)
+            return conn
+
+        self._writer = await self._on(self._wx, setup)
+        self._reader = await self._on(self._rx, lambda: _connect(self.path))
+
+    async def close(self) -> None:
+        for conn, pool in ((self._writer, self._wx), (self._reader, self._rx)):
+            if conn is not None:
+                await asyncio.get_running_loop().run_in_executor(pool, conn.close)
+        self._writer = self._reader = None
+        self._wx.shutdown(wait=False)
+        self._rx.shutdown(wait=False)
+
+    async def _on(self, pool: ThreadPoolExecutor, fn: Callable[[], T]) -> T:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, fn)
+        except sqlite3.Error as exc:
+            raise StorageError(f"sqlite: {exc}") from exc
+
+    def _w(self) -> sqlite3.Connection:
+        if self._writer is None:
+            raise StorageError("storage is not open")
+        return self._writer
+
+    def _r(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise StorageError("storage is not open")
+        return self._reader
+
+    async def ingest(
+        self, workstation: str, key_id: str, records: Sequence[Checked], received_at: float
+    ) -> list[Receipt]:
+        conn = self._w()
+
+        def run() -> list[Receipt]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                receipts = _ingest(conn, workstation, key_id, records, received_at)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return receipts
+
+        return await self._on(self._wx, run)
+
+    async def put_blob(self, sha256: str, data: bytes, received_at: float) -> bool:
+        conn = self._w()
+
+        def run() -> bool:
+            cur = conn.execute(q.INSERT_BLOB, (sha256, data, len(data), received_at))
+            return cur.rowcount == 1
+
+        return await self._on(self._wx, run)
+
+    async def has_blob(self, sha256: str) -> bool:
+        conn = self._r()
+        return await self._on(
+            self._rx, lambda: conn.execute(q.HAS_BLOB, (sha256,)).fetchone() is not None
+        )
+
+    async def get_blob(self, sha256: str) -> bytes | None:
+        conn = self._r()
+        row = await self._on(self._rx, lambda: conn.execute(q.GET_BLOB, (sha256,)).fetchone())
+        return None if row is None else bytes(row[0])
+
+    async def record(self, record_id: str) -> RecordOut | None:
+        conn = self._r()
+        row = await self._on(self._rx, lambda: conn.execute(q.GET_RECORD, (record_id,)).fetchone())
+        return None if row is None else to_out(*_row(row))
+
+    async def records(self, workstation: str | None, after: int, limit: int) -> RecordPage:
+        conn = self._r()
+        sql, params = q.page(workstation, after, limit)
+        rows = await self._on(self._rx, lambda: conn.execute(sql, params).fetchall())
+        out = [to_out(*_row(r)) for r in rows]
+        last = after if not out else (out[-1].n if workstation is None else out[-1].seq)
+        return RecordPage(out, last)
+
+    async def workstations(self) -> Workstations:
+        conn = self._r()
+        rows = await self._on(self._rx, lambda: conn.execute(q.WORKSTATIONS).fetchall())
+        return Workstations([WorkstationOut(*r) for r in rows])
+
+    async def chain(self, workstation: str) -> ChainStatus | None:
+        conn = self._r()
+
+        def run() -> ChainStatus | None:
+            count, first, last = conn.execute(q.CHAIN_SUMMARY, (workstation,)).fetchone()
+            if not count:
+                return None
+            gaps = conn.execute(q.CHAIN_GAPS, (workstation, MAX_GAPS + 1)).fetchall()
+            starts = conn.execute(q.CHAIN_STARTS, (workstation, GENESIS, MAX_GAPS)).fetchall()
+            return chain_status(
+                workstation, count, first, last, [(a, b) for a, b in gaps], [s for (s,) in starts]
+            )
+
+        return await self._on(self._rx, run)
+
+    async def ping(self) -> None:
+        conn = self._r()
+        await self._on(self._rx, lambda: conn.execute("SELECT 1").fetchone())
+
+
+def _ingest(
+    conn: sqlite3.Connection,
+    workstation: str,
+    key_id: str,
+    records: Sequence[Checked],
+    received_at: float,
+) -> list[Receipt]:
+    ids, preds = wanted(records)
+    lookup = Lookup()
+    for part in q.chunks(ids):
+        for rid, seq, digest in conn.execute(q.lookup_ids(len(part)), part):
+            lookup.by_id[rid] = (seq, bytes(digest))
+    for seqs in q.chunks(preds):
+        for seq, digest in conn.execute(q.lookup_seqs(len(seqs)), [workstation, *seqs]):
+            lookup.at_seq.setdefault(seq, set()).add(bytes(digest))
+    receipts = decide(records, lookup)
+    for i, (rec, receipt) in enumerate(zip(records, receipts, strict=True)):
+        if receipt.status is not Status.STORED:
+            continue
+        values = (workstation, rec.seq, rec.id, rec.body, rec.prev, rec.hash, rec.sig, key_id)
+        if conn.execute(q.INSERT_RECORD, (*values, received_at)).rowcount != 1:
+            # Unreachable under BEGIN IMMEDIATE; answered like PostgreSQL's lost race if not.
+            digest = conn.execute("SELECT hash FROM records WHERE id = ?", (rec.id,)).fetchone()
+            receipts[i] = answer_existing(rec, bytes(digest[0]))
+    return receipts

@@ -1,0 +1,217 @@
+"""The receiver's storage contract, its answer shapes, and the ingest decisions both backends share.
+
+A backend stores a batch in one transaction: it looks up the ids and the predecessors the batch
+needs (`Lookup`), lets `decide()` answer each record, inserts the accepted ones with a unique
+constraint on the record id (a row that lost a race to another process is answered again from
+the row that won), and commits before the receipts leave.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+
+from edge.wire import GENESIS, Receipt, Status
+
+# Answers are bounded: the most records one page returns, the most gaps a chain status lists.
+MAX_PAGE = 1000
+MAX_GAPS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A record of a batch after its signature and hash checks ("" when they passed)."""
+
+    id: str
+    seq: int
+    body: bytes
+    prev: bytes
+    hash: bytes
+    sig: bytes
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A record as stored."""
+
+    workstation: str
+    seq: int
+    id: str
+    body: bytes
+    prev: bytes
+    hash: bytes
+    sig: bytes
+    key_id: str
+    received_at: float
+
+
+@dataclass(slots=True)
+class Lookup:
+    """What a batch needs to know from the database: its ids, and hashes stored at seq - 1."""
+
+    by_id: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # id -> (seq, hash)
+    at_seq: dict[int, set[bytes]] = field(default_factory=dict)  # seq -> hashes stored there
+
+
+def wanted(records: Sequence[Checked]) -> tuple[list[str], list[int]]:
+    """The ids to look up and the predecessor seqs whose hashes linkage needs."""
+    ids = [r.id for r in records if not r.reason]
+    preds = sorted({r.seq - 1 for r in records if not r.reason and r.prev != GENESIS})
+    return ids, preds
+
+
+def decide(records: Sequence[Checked], lookup: Lookup) -> list[Receipt]:
+    """One receipt per record; `lookup` is updated with the records this batch stores."""
+    receipts = []
+    for rec in records:
+        if rec.reason:
+            receipts.append(Receipt(rec.id, rec.seq, Status.REJECTED, rec.reason))
+            continue
+        known = lookup.by_id.get(rec.id)
+        if known is not None:
+            receipts.append(answer_existing(rec, known[1]))
+            continue
+        before = lookup.at_seq.get(rec.seq - 1)
+        # No record stored at seq - 1 is a gap (a dead letter, or one not here yet), not a break.
+        if rec.prev != GENESIS and before and rec.prev not in before:
+            receipts.append(Receipt(rec.id, rec.seq, Status.REJECTED, "chain_broken"))
+            continue
+        lookup.by_id[rec.id] = (rec.seq, rec.hash)
+        lookup.at_seq.setdefault(rec.seq, set()).add(rec.hash)
+        receipts.append(Receipt(rec.id, rec.seq, Status.STORED))
+    return receipts
+
+
+def answer_existing(rec: Checked, stored_hash: bytes) -> Receipt:
+    """The answer for a record whose id is already stored: a resend, or another record's id."""
+    if stored_hash == rec.hash:
+        return Receipt(rec.id, rec.seq, Status.DUPLICATE)
+    return Receipt(rec.id, rec.seq, Status.REJECTED, "conflict")
+
+
+class RecordOut(msgspec.Struct, frozen=True):
+    """A stored record as the GET endpoints show it; `n` is the receiver's arrival number."""
+
+    n: int
+    id: str
+    workstation: str
+    seq: int
+    body: str
+    prev: str
+    hash: str
+    sig: str
+    key_id: str
+    received_at: float
+
+
+class RecordPage(msgspec.Struct, frozen=True):
+    records: list[RecordOut]
+    next: int  # pass as `after` for the next page
+
+
+class WorkstationOut(msgspec.Struct, frozen=True):
+    workstation: str
+    count: int
+    last_seq: int
+    last_received_at: float
+
+
+class Workstations(msgspec.Struct, frozen=True):
+    workstations: list[WorkstationOut]
+
+
+class ChainStatus(msgspec.Struct, frozen=True):
+    """Per-workstation chain status: gaps are inclusive [first, last] ranges of missing seqs."""
+
+    workstation: str
+    count: int
+    first_seq: int
+    last_seq: int
+    contiguous_to: int  # the last seq reached from first_seq without a gap
+    gaps: list[tuple[int, int]]
+    gaps_truncated: bool
+    chain_starts: list[int]  # seqs whose prev is the genesis hash (a new key or store)
+
+
+def to_out(n: int, row: Row) -> RecordOut:
+    return RecordOut(
+        n=n,
+        id=row.id,
+        workstation=row.workstation,
+        seq=row.seq,
+        body=row.body.decode("utf-8"),
+        prev=row.prev.hex(),
+        hash=row.hash.hex(),
+        sig=row.sig.hex(),
+        key_id=row.key_id,
+        received_at=row.received_at,
+    )
+
+
+def chain_status(
+    workstation: str,
+    count: int,
+    first: int,
+    last: int,
+    gaps: list[tuple[int, int]],
+    starts: list[int],
+) -> ChainStatus:
+    truncated = len(gaps) > MAX_GAPS
+    return ChainStatus(
+        workstation=workstation,
+        count=count,
+        first_seq=first,
+        last_seq=last,
+        contiguous_to=gaps[0][0] - 1 if gaps else last,
+        gaps=gaps[:MAX_GAPS],
+        gaps_truncated=truncated,
+        chain_starts=starts[:MAX_GAPS],
+    )
+
+
+class Storage(ABC):
+    """Where a receiver keeps records and blobs. Every write is durable before it returns."""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and create the schema (idempotent, safe from several processes at once)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def ingest(
+        self, workstation: str, key_id: str, records: Sequence[Checked], received_at: float
+    ) -> list[Receipt]:
+        """Answer and store a checked batch in one transaction; receipts in batch order."""
+
+    @abstractmethod
+    async def put_blob(self, sha256: str, data: bytes, received_at: float) -> bool:
+        """Store a blob whose digest was checked; False when it was already there."""
+
+    @abstractmethod
+    async def has_blob(self, sha256: str) -> bool: ...
+
+    @abstractmethod
+    async def get_blob(self, sha256: str) -> bytes | None: ...
+
+    @abstractmethod
+    async def record(self, record_id: str) -> RecordOut | None: ...
+
+    @abstractmethod
+    async def records(self, workstation: str | None, after: int, limit: int) -> RecordPage:
+        """By seq of one workstation after `after`, or all by arrival number `n` after `after`."""
+
+    @abstractmethod
+    async def workstations(self) -> Workstations: ...
+
+    @abstractmethod
+    async def chain(self, workstation: str) -> ChainStatus | None: ...
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise StorageError when the database does not answer."""
