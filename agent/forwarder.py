@@ -1,0 +1,95 @@
+"""The forwarder: the configured sinks, one scheduler task per sink, and retention."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from typing import cast
+
+from agent.nas_sink import NasSink
+from agent.retention import Retention
+from agent.scheduler import Observer, SinkScheduler
+from agent.sink import Sink
+from edge.config import Config, SinkConfig
+from edge.store import Store
+
+log = logging.getLogger("midas_edge.forwarding")
+
+CLOSE_TIMEOUT_S = 5.0
+
+SinkFactory = Callable[[SinkConfig], Sink]
+
+
+class Forwarder:
+    """Owns the sinks, their schedulers and the retention task; `run()` until cancelled."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        key_id: str,
+        observer: Observer,
+        *,
+        sink_factory: SinkFactory | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        workstation = config.workstation.id
+
+        def default_factory(sink: SinkConfig) -> Sink:
+            if sink.kind == "nas":
+                return NasSink(sink, workstation, key_id)
+            return _http_sink(sink, key_id)
+
+        factory = sink_factory or default_factory
+        self.schedulers = [
+            SinkScheduler(factory(s), s, config.forwarding, store, observer, clock=clock)
+            for s in config.sinks
+        ]
+        self.retention = Retention(store, config.retention.delivered_days, clock=clock)
+
+    def snapshot(self) -> dict[str, object]:
+        """Per sink: state, backlog, age of the oldest undelivered record, required."""
+        return {
+            s.config.name: {
+                "state": s.status.state.value,
+                "backlog": s.status.backlog,
+                "oldest_age_s": None
+                if s.status.oldest_age_s is None
+                else round(s.status.oldest_age_s, 3),
+                "required": s.config.required,
+                "error": s.status.error or None,
+            }
+            for s in self.schedulers
+        }
+
+    def wake(self) -> None:
+        for scheduler in self.schedulers:
+            scheduler.wake()
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for scheduler in self.schedulers:
+                    tg.create_task(scheduler.run(), name=f"sink:{scheduler.config.name}")
+                tg.create_task(self.retention.run(), name="retention")
+        finally:
+            await self._close()
+
+    async def _close(self) -> None:
+        for scheduler in self.schedulers:
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await scheduler.sink.close()
+            except TimeoutError:
+                log.warning("sink close timed out", extra={"sink": scheduler.config.name})
+
+
+def _http_sink(sink: SinkConfig, key_id: str) -> Sink:
+    # Imported when an http sink is configured: its TLS setup is not needed otherwise.
+    module = importlib.import_module("agent.http_sink")
+    cls = cast(Callable[[SinkConfig, str], Sink], module.HttpSink)
+    return cls(sink, key_id)
