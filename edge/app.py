@@ -11,6 +11,8 @@ from pathlib import Path
 import msgspec
 
 from agent.chain import ChainError, Sealer, load_or_create_key
+from agent.forwarder import Forwarder
+from agent.scheduler import SinkState, SinkStatus
 from agent.sealing import SealingTask
 from drivers.base import CaptureKind, Driver
 from drivers.registry import Registry, default_registry
@@ -69,6 +71,7 @@ class App:
         self.normalizer = Normalizer(config.workstation.id, {})
         self.supervisors: list[DeviceSupervisor] = []
         self.sealing: SealingTask | None = None
+        self.forwarder: Forwarder | None = None
         self.hotplug = Hotplug()
         self.pipeline: Pipeline | None = None
         self.api_url = ""
@@ -113,7 +116,9 @@ class App:
                 key = load_or_create_key(self.config.data_dir)
             except ChainError as exc:
                 raise EdgeError(f"the workstation key cannot be used: {exc}") from exc
-            self.sealing = SealingTask(self.store, Sealer(self.config.workstation.id, key))
+            sealer = Sealer(self.config.workstation.id, key)
+            self.sealing = SealingTask(self.store, sealer)
+            self.forwarder = Forwarder(self.config, self.store, sealer.key_id, self)
             self.pipeline = Pipeline(
                 self.store, self.normalizer, self.hub, self.metrics, self.config.pipeline.queue_size
             )
@@ -131,6 +136,7 @@ class App:
                     self.metrics,
                     self.device_snapshots,
                     self.token,
+                    self.sink_snapshots,
                 ),
                 self.config.api.listen,
             )
@@ -161,6 +167,28 @@ class App:
             self.hotplug,
         )
 
+    def sink_snapshots(self) -> dict[str, object]:
+        return self.forwarder.snapshot() if self.forwarder is not None else {}
+
+    def sink_counted(self, sink: str, delivered: int, rejected: int, failed: int) -> None:
+        self.metrics.sink_delivered.labels(sink=sink).inc(delivered)
+        self.metrics.sink_rejected.labels(sink=sink).inc(rejected)
+        self.metrics.sink_failures.labels(sink=sink).inc(failed)
+
+    def sink_changed(self, status: SinkStatus) -> None:
+        self.metrics.sink_backlog.labels(sink=status.sink).set(status.backlog)
+        self.metrics.sink_oldest_age.labels(sink=status.sink).set(status.oldest_age_s or 0.0)
+        for state in SinkState:
+            self.metrics.sink_state.labels(sink=status.sink, state=state.value).set(
+                1 if state is status.state else 0
+            )
+        self.hub.publish(Event("sink", msgspec.json.encode(status)))
+
+    def _forwarder(self) -> Forwarder:
+        if self.forwarder is None:
+            raise EdgeError("the forwarder is not set up")
+        return self.forwarder
+
     def _sealing(self) -> SealingTask:
         if self.sealing is None:
             raise EdgeError("the sealing task is not set up")
@@ -176,6 +204,7 @@ class App:
             writer = tg.create_task(self.store.run_writer(), name="store-writer")
             worker = tg.create_task(pipeline.run(), name="pipeline")
             sealing = tg.create_task(self._sealing().run(), name="sealing")
+            forwarding = tg.create_task(self._forwarder().run(), name="forwarder")
             devices = [
                 tg.create_task(s.run(), name=f"device:{s.config.name}") for s in self.supervisors
             ]
@@ -209,7 +238,9 @@ class App:
                     await pipeline.close()
                     await worker
                     sealing.cancel()
-                    await asyncio.gather(sealing, return_exceptions=True)
+                    # Outcomes already queued for the writer are still applied, whole.
+                    forwarding.cancel()
+                    await asyncio.gather(sealing, forwarding, return_exceptions=True)
                     await self.store.stop_writer()
                     await writer
             except TimeoutError:

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from agent import outbox
 from drivers.registry import default_registry
 from edge import __version__, demo, devices_cli, jsonlog, parse, records, runner, simulate
 from edge.app import App
@@ -73,6 +74,10 @@ def cmd_records(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_outbox(args: argparse.Namespace) -> int:
+    return outbox.run(load(resolve_path(args.config)), args, sys.stdout)
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     config, _ = _load_checked(args.config)
     return devices_cli.show(config, default_registry, sys.stdout, probe=args.probe)
@@ -132,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     recs.add_argument("--after", type=int, default=0, help="only records after this sequence")
     recs.add_argument("--limit", type=int, default=100, help="at most this many")
     recs.set_defaults(func=cmd_records)
+
+    box = with_config(sub.add_parser("outbox", help="per-sink backlog and dead letters"))
+    outbox.add_arguments(box)
+    box.set_defaults(func=cmd_outbox)
 
     devices = with_config(sub.add_parser("devices", help="configured devices and known drivers"))
     devices.add_argument(

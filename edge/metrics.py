@@ -53,6 +53,27 @@ class Metrics:
         )
         self.last_seq = Gauge("midas_store_last_seq", "Last committed sequence", registry=r)
         self.sse_clients = Gauge("midas_sse_clients", "Connected event-stream clients", registry=r)
+        self.sink_backlog = Gauge(
+            "midas_sink_backlog", "Records waiting for a sink", ["sink"], registry=r
+        )
+        self.sink_oldest_age = Gauge(
+            "midas_sink_oldest_undelivered_age_seconds",
+            "Age of the oldest record a sink has not confirmed",
+            ["sink"],
+            registry=r,
+        )
+        self.sink_delivered = Counter(
+            "midas_sink_delivered", "Records a sink confirmed", ["sink"], registry=r
+        )
+        self.sink_rejected = Counter(
+            "midas_sink_rejected", "Records parked as dead letters", ["sink"], registry=r
+        )
+        self.sink_failures = Counter(
+            "midas_sink_failures", "Batches that failed for now (retried)", ["sink"], registry=r
+        )
+        self.sink_state = Gauge(
+            "midas_sink_state", "Sink state (1 for the current one)", ["sink", "state"], registry=r
+        )
         for state in HealthState:
             self.devices.labels(state=state.value).set(0)
 

@@ -22,6 +22,8 @@ class ApiContext:
     metrics: Metrics
     devices: Callable[[], list[dict[str, object]]]
     token: str
+    # Per sink: state, backlog, oldest undelivered age (the forwarder's snapshot).
+    sinks: Callable[[], dict[str, object]] = dict
 
 
 CONTEXT: web.AppKey[ApiContext] = web.AppKey("context", ApiContext)

@@ -71,6 +71,7 @@ async def health(request: web.Request) -> web.Response:
                 "quota_bytes": ctx.store.quota,
             },
             "devices": {str(d["name"]): d["state"] for d in devices},
+            "sinks": ctx.sinks(),
             "alarms": alarms,
         }
     )
