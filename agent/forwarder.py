@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from collections.abc import Callable
-from typing import cast
 
+from agent.http_sink import HttpSink
 from agent.nas_sink import NasSink
 from agent.retention import Retention
 from agent.scheduler import Observer, SinkScheduler
@@ -42,7 +41,7 @@ class Forwarder:
         def default_factory(sink: SinkConfig) -> Sink:
             if sink.kind == "nas":
                 return NasSink(sink, workstation, key_id)
-            return _http_sink(sink, key_id)
+            return HttpSink(sink, workstation, key_id)
 
         factory = sink_factory or default_factory
         self.schedulers = [
@@ -86,10 +85,3 @@ class Forwarder:
                     await scheduler.sink.close()
             except TimeoutError:
                 log.warning("sink close timed out", extra={"sink": scheduler.config.name})
-
-
-def _http_sink(sink: SinkConfig, key_id: str) -> Sink:
-    # Imported when an http sink is configured: its TLS setup is not needed otherwise.
-    module = importlib.import_module("agent.http_sink")
-    cls = cast(Callable[[SinkConfig, str], Sink], module.HttpSink)
-    return cls(sink, key_id)
