@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import gzip
+import io
 import logging
 import math
 import re
@@ -190,7 +191,9 @@ class HttpSink(Sink):
         headers = {"Content-Type": CONTENT_TYPE, "Content-Encoding": "gzip"}
         ids = {r.id: r.seq for r in wire.records}
         try:
-            async with session.post(f"{self.base}/v1/batches", data=data, headers=headers) as resp:
+            # A stream, not bytes: aiohttp warns on bytes bodies above 1 MiB.
+            body = io.BytesIO(data)
+            async with session.post(f"{self.base}/v1/batches", data=body, headers=headers) as resp:
                 answer = await _read(resp)
                 self._check(resp, answer, f"batch of {len(wire.records)}")
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError, OSError) as exc:
@@ -244,7 +247,7 @@ class HttpSink(Sink):
                 if data is None:
                     bad[blob.sha256] = "blob_missing"
                     continue
-                async with session.put(url, data=data) as resp:
+                async with session.put(url, data=io.BytesIO(data)) as resp:
                     answer = await _read(resp)
                     if resp.status == 400:  # the file does not match its digest
                         bad[blob.sha256] = "blob_corrupt"
