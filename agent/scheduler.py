@@ -185,7 +185,8 @@ class SinkScheduler:
             return False
         batch = await self._load(now)
         if not batch:
-            await self._refresh()
+            # Nothing due: the backlog is (about to be) shown as it is, not throttled.
+            await self._refresh(force=self.status.backlog != 0)
             return False
         try:
             answers = await self.sink.send(batch)
