@@ -269,7 +269,11 @@ async def test_no_head_of_line_blocking_between_sinks(data_dir: Path) -> None:
             await wait_for(fast_done)
             assert {r[0] for r in (await states(store, "slow")).values()} == {"pending"}
             assert forwarder.snapshot()["fast"] == {
-                "state": "ok", "backlog": 0, "oldest_age_s": None, "required": True, "error": None
+                "state": "ok",
+                "backlog": 0,
+                "oldest_age_s": None,
+                "required": True,
+                "error": None,
             }
         finally:
             task.cancel()
