@@ -292,4 +292,4 @@ def _translate(name: str, exc: Exception) -> TransientError:
         return SinkUnavailable(f"sink {name}: cannot connect ({type(exc).__name__})")
     if isinstance(exc, TimeoutError):
         return TransientError(f"sink {name}: timed out")
-    return TransientError(f"sink {name}: {type(exc).__name__}")
+    return TransientError(f"sink {name}: {type(exc).__name__}: {str(exc)[:200]}")
