@@ -182,11 +182,11 @@ def create_app(storage: Storage, trust: Trust) -> web.Application:
     app.router.add_put("/v1/blobs/{sha256}", put_blob)
     app.router.add_get("/v1/blobs/{sha256}", get_blob, allow_head=False)
     app.router.add_route("HEAD", "/v1/blobs/{sha256}", head_blob)
-    app.router.add_get("/v1/records", get_records)
-    app.router.add_get("/v1/records/{id}", get_record)
-    app.router.add_get("/v1/workstations", get_workstations)
-    app.router.add_get("/v1/workstations/{workstation}/chain", get_chain)
-    app.router.add_get("/v1/health", get_health)
+    app.router.add_get("/v1/records", get_records, allow_head=False)
+    app.router.add_get("/v1/records/{id}", get_record, allow_head=False)
+    app.router.add_get("/v1/workstations", get_workstations, allow_head=False)
+    app.router.add_get("/v1/workstations/{workstation}/chain", get_chain, allow_head=False)
+    app.router.add_get("/v1/health", get_health, allow_head=False)
     return app
 
 

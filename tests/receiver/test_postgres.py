@@ -87,7 +87,10 @@ async def test_one_id_from_two_workstations_at_once_is_one_row(
     mine = ws.records(100)
     # Another workstation's records under the same ids: different hashes, so conflicts.
     theirs = [replace(r, id=m.id) for r, m in zip(other.records(100), mine, strict=True)]
-    async with two_receivers(tmp_path, schema, trust_dir) as (a, b), aiohttp.ClientSession() as http:
+    async with (
+        two_receivers(tmp_path, schema, trust_dir) as (a, b),
+        aiohttp.ClientSession() as http,
+    ):
         first, second = await asyncio.gather(
             post(http, a, gz(ws.batch(mine))), post(http, b, gz(other.batch(theirs)))
         )
