@@ -1,22 +1,20 @@
 """Fast path of `parse_mrz` for the common case: a clean, valid MRZ with LF or CR LF line breaks.
 
-One regular expression per layout and line break recognises the whole text and captures its
-fields. It only accepts what each field allows: A-Z and < in codes and country codes, digits in
-dates and check digits, M, F or < as sex, and a name made of words of letters joined by one
-filler, two fillers between surname and given names and fillers to the end of the field
-(captured as surname and given names). The caller picks a parser by the length of the text,
-which fixes the length of every line too. For TD3 (``NAME`` standing for `_NAME`)::
+The caller picks a parser by the length of the text, which fixes the length of every line. The
+parser's regular expression (`pattern`, one per layout and line break) recognises the whole text
+and captures its fields, a name already split into surname and given names. For TD3, ``NAME``
+standing for `mrz_layouts._NAME`::
 
     ([A-Z<]{2})([A-Z<]{3})NAME\\n([A-Z0-9<]{9})[0-9]([A-Z<]{3})([0-9]{6})[0-9]([MF<])
     ([0-9]{6})[0-9]([A-Z0-9<]{14})([0-9<])[0-9]
 
-One `struct` call then reads the MRZ's mod-10 bytes as integers: the document number and the
-optional data two characters at a time, summed through `PAIRS`; the YY and MMDD of each date,
-keys of tables that give both the field's year or month and day and its packed check-digit
-sums; and the check digits. A parser returns None for whatever it does not settle at once (any
-error or warning, Feb 29, a birth date in this year's YY, an unknown country, a long document
-number, unusual names or whitespace): the general path gives the same answer slowly. The French
-ID is only recognised here and then handed to `assemble`.
+`struct` then reads the MRZ's mod-10 bytes as integers (`mrz_checks.reader`): the document
+number and the optional data two characters at a time, summed through `PAIRS`; the YY and MMDD
+of each date, keys of tables that give both the field's year or month and day and its packed
+check-digit sums; and the check digits. A parser returns None for whatever it does not settle at
+once (any error or warning, Feb 29, a birth date in this year's YY, an unknown country, a long
+document number, unusual names or whitespace): the general path gives the same answer slowly.
+The French ID is only recognised here and then handed to `assemble`.
 """
 
 from __future__ import annotations
@@ -29,63 +27,13 @@ from edge.documents.mrz_checks import FAST_CHECKS, reader
 from edge.documents.mrz_dates import EXPIRY_YEAR, MONTH_DAY, Today
 from edge.documents.mrz_digits import MOD10, digits_key, packed, pairs
 from edge.documents.mrz_fields import ALL_PASSED, COUNTRY, assemble
-from edge.documents.mrz_layouts import LAYOUTS, PARTS, Field, Layout
+from edge.documents.mrz_layouts import LAYOUTS, PARTS, Field, Layout, pattern
 from edge.documents.result import ParseResult
 
-__all__ = ["FAST_PARSERS", "FastParser", "pattern"]
+__all__ = ["FAST_PARSERS", "FastParser"]
 
 FastParser = Callable[[str, Today], ParseResult | None]
 Reads = list[tuple[int, str, list[int]]]
-
-# Possessive: a name never needs to give characters back, and sre is faster not keeping them.
-_NAME = "([A-Z]++(?:<[A-Z]++)*+)(?:<<([A-Z]++(?:<[A-Z]++)*+))?<++"
-_CLASSES = {
-    "code": "[A-Z<]",
-    "issuer": "[A-Z<]",
-    "nationality": "[A-Z<]",
-    "birth": "[0-9]",
-    "expiry": "[0-9]",
-    "sex": "[MF<]",
-}
-
-
-def pattern(layout: Layout, newline: str, *, split: bool = True) -> tuple[str, tuple[str, ...]]:
-    """The regular expression of a clean MRZ of `layout` and the names of its groups, in order.
-
-    Groups are named after `PARTS`; with `split`, a name is captured as ``surname`` and
-    ``given_names``.
-    """
-    name_starts = {start for _, start, _ in layout.names}
-    digits = {pos for pos in layout.check_digit_positions() if pos >= 0}
-    tokens: dict[int, tuple[int, str, tuple[str, ...]]] = {}  # start -> (width, regex, groups)
-    for part, (start, end) in zip(PARTS, layout.part_spans(), strict=True):
-        width = end - start
-        if not width:
-            continue
-        groups: tuple[str, ...]
-        if start in name_starts:
-            assert not split or len(layout.names) == 1
-            regex = _NAME if split else f"([A-Z][A-Z<]{{{width - 2}}}<)"
-            groups = ("surname", "given_names") if split else (part,)
-        else:
-            cls = _CLASSES.get(part) or ("[0-9<]" if start in digits else "[A-Z0-9<]")
-            regex, groups = (f"({cls})" if width == 1 else f"({cls}{{{width}}})"), (part,)
-        tokens[start] = (width, regex, groups)
-        digits.discard(start)
-    tokens.update((pos, (1, "[0-9]", ())) for pos in digits)
-    out: list[str] = []
-    names: list[str] = []
-    pos = 0
-    while pos < layout.width * layout.height:
-        if pos and pos % layout.width == 0:
-            out.append(newline)
-        width, regex, groups = tokens[pos]
-        assert pos % layout.width + width <= layout.width, "a part crosses a line break"
-        out.append(regex)
-        names.extend(groups)
-        pos += width
-    return "".join(out), tuple(names)
-
 
 _M = 0x3FF  # one phase of a packed sum
 _NO_DATE = ("", 0)
@@ -113,20 +61,10 @@ def _date(field: Field | None) -> list[tuple[int, str]]:
     return [(field.start, "H"), (field.start + 2, "I"), (field.end, "B")]
 
 
-def _composite_phase(layout: Layout, pos: int) -> int:
-    """Where in the 7-3-1 cycle of the composite check digit position `pos` counts."""
-    index = 0
-    for start, end in layout.composite:
-        if start <= pos < end:
-            return (index + pos - start) % 3
-        index += end - start
-    raise ValueError(f"position {pos} is not under the composite check digit")
-
-
-def _assert_composite(layout: Layout) -> None:
+def _check_composite(layout: Layout) -> None:
     """The composite sums below take the number, birth and expiry dates at phases 0, 1 and 2."""
     fields = (layout.number, layout.birth, layout.expiry)
-    assert [_composite_phase(layout, f.start) for f in fields if f is not None] == [0, 1, 2]
+    assert [layout.composite_phase(f.start) for f in fields if f is not None] == [0, 1, 2]
 
 
 def _items(reads: Reads) -> list[tuple[int, str]]:
@@ -142,8 +80,8 @@ def _td3(newline: str) -> FastParser:
     number_field, personal_field = layout.number, layout.personal
     assert personal_field is not None
     assert layout.composite_cd is not None
-    assert _composite_phase(layout, personal_field.start) == 0  # as for its own check digit
-    _assert_composite(layout)
+    assert layout.composite_phase(personal_field.start) == 0  # as for its own check digit
+    _check_composite(layout)
     number_reads = pairs(number_field.start, number_field.end)
     personal_reads = pairs(personal_field.start, personal_field.end)
     read = reader(
@@ -228,7 +166,7 @@ def _td1(newline: str) -> FastParser:
     layout = LAYOUTS["td1"]
     number_field = layout.number
     assert layout.composite_cd is not None
-    _assert_composite(layout)
+    _check_composite(layout)
     number_reads = pairs(number_field.start, number_field.end)
     read = reader(
         layout,
@@ -245,7 +183,7 @@ def _td1(newline: str) -> FastParser:
     optional_reads = [
         read
         for _, start, end in layout.optional
-        for read in pairs(start, end, _composite_phase(layout, start))
+        for read in pairs(start, end, layout.composite_phase(start))
     ]
     read_optional = reader(layout, _items(optional_reads), newline)
     t0, t1, t2, t3, t4 = _tables(number_reads)
@@ -313,40 +251,35 @@ def _td1(newline: str) -> FastParser:
     return parse
 
 
-def _td2(newline: str, french: FastParser) -> FastParser:
-    """TD2; a text starting with ``IDFRA`` goes to `french`, as in `detect_layout`."""
-    layout = LAYOUTS["td2"]
-    number_field = layout.number
-    (_, start, end) = layout.optional[0]
-    assert layout.composite_cd is not None
-    _assert_composite(layout)
+def _two_line(layout: Layout, newline: str, french: FastParser | None = None) -> FastParser:
+    """TD2, with a composite check digit, and the visas MRV-A and MRV-B, without.
+
+    A TD2 parser hands a text starting with ``IDFRA`` to `french`, as `detect_layout` does.
+    """
+    fmt, number_field = layout.format, layout.number
     number_reads = pairs(number_field.start, number_field.end)
-    optional_reads = pairs(start, end, _composite_phase(layout, start))
-    read = reader(
-        layout,
-        [
-            *_items(number_reads),
-            (number_field.end, "B"),
-            *_date(layout.birth),
-            *_date(layout.expiry),
-            *_items(optional_reads),
-            (layout.composite_cd, "B"),
-        ],
-        newline,
-    )
+    checked = [*_items(number_reads), (number_field.end, "B"), *_date(layout.birth)]
+    read = reader(layout, [*checked, *_date(layout.expiry)], newline)
     t0, t1, t2, t3, t4 = _tables(number_reads)
-    u0, u1, u2, u3 = _tables(optional_reads)
-    fullmatch = re.compile("(?!IDFRA)" + pattern(layout, newline)[0]).fullmatch
-    codes, passed = _codes(layout), ALL_PASSED["td2"]
+    (_, start, end) = layout.optional[0]
+    optional_reads: Reads = []
+    if layout.composite_cd is not None:
+        _check_composite(layout)
+        optional_reads = pairs(start, end, layout.composite_phase(start))
+        items = [*_items(optional_reads), (layout.composite_cd, "B")]
+        read_composite = reader(layout, items, newline)
+        u0, u1, u2, u3 = _tables(optional_reads)
+    regex, _ = pattern(layout, newline)
+    fullmatch = re.compile(("(?!IDFRA)" if french else "") + regex).fullmatch
+    codes, passed = _codes(layout), ALL_PASSED[fmt]
 
     def parse(s: str, today: Today) -> ParseResult | None:
         match = fullmatch(s)
         if match is None:
-            return french(s, today) if s.startswith("IDFRA") else None
+            return french(s, today) if french and s.startswith("IDFRA") else None
         code, issuer, surname, given, number, nat, birth, sex, expiry, optional = match.groups("")
-        n0, n1, n2, n3, n4, nc, by, bmd, bc, ey, emd, ec, o0, o1, o2, o3, cc = read(
-            s.encode().translate(MOD10)
-        )
+        v = s.encode().translate(MOD10)
+        n0, n1, n2, n3, n4, nc, by, bmd, bc, ey, emd, ec = read(v)
         birth_year, b = today.birth_table[by]
         birth_suffix, b_mmdd = _MONTH_DAY.get(bmd, _NO_DATE)
         expiry_year, e = _EXPIRY_YEAR[ey]
@@ -354,10 +287,6 @@ def _td2(newline: str, french: FastParser) -> FastParser:
         b += b_mmdd
         e += e_mmdd
         n = (t0[n0] + t1[n1] + t2[n2] + t3[n3] + t4[n4]) >> 20
-        o = (u0[o0] + u1[o1] + u2[o2] + u3[o3]) >> 20
-        # Composite weights: the number starts at 7, the birth date at 3, the expiry date at 1,
-        # the optional data at 7.
-        composite = n + 7 * nc + (b >> 10 & _M) + 3 * bc + (e & _M) + ec + o
         document_code = codes.get(code)
         issuing_country = COUNTRY.get(issuer)
         nationality = COUNTRY.get(nat)
@@ -371,70 +300,6 @@ def _td2(newline: str, french: FastParser) -> FastParser:
             and n % 10 == nc
             and (b >> 20) % 10 == bc
             and (e >> 20) % 10 == ec
-            and composite % 10 == cc
-        ):
-            return None
-        fields: dict[str, Any] = {
-            "document_code": document_code,
-            "issuing_country": issuing_country,
-            "document_number": number.rstrip("<"),
-            "surname": surname.replace("<", " "),
-            "given_names": given.replace("<", " "),
-            "nationality": nationality,
-            "birth_date": birth_year + birth_suffix,
-            "birth_date_raw": birth,
-            "sex": sex,
-            "expiry_date": expiry_year + expiry_suffix,
-            "expiry_date_raw": expiry,
-            "optional_data": optional.rstrip("<"),
-            "long_document_number": None,
-        }
-        return ParseResult(True, "td2", fields, passed.copy(), [], [])
-
-    return parse
-
-
-def _visa(layout: Layout, newline: str) -> FastParser:
-    """MRV-A and MRV-B: no composite check digit; the optional data are not checked."""
-    fmt, number_field = layout.format, layout.number
-    number_reads = pairs(number_field.start, number_field.end)
-    read = reader(
-        layout,
-        [
-            *_items(number_reads),
-            (number_field.end, "B"),
-            *_date(layout.birth),
-            *_date(layout.expiry),
-        ],
-        newline,
-    )
-    t0, t1, t2, t3, t4 = _tables(number_reads)
-    fullmatch = _compile(layout, newline)
-    codes, passed = _codes(layout), ALL_PASSED[fmt]
-
-    def parse(s: str, today: Today) -> ParseResult | None:
-        match = fullmatch(s)
-        if match is None:
-            return None
-        code, issuer, surname, given, number, nat, birth, sex, expiry, optional = match.groups("")
-        n0, n1, n2, n3, n4, nc, by, bmd, bc, ey, emd, ec = read(s.encode().translate(MOD10))
-        birth_year, b = today.birth_table[by]
-        birth_suffix, b_mmdd = _MONTH_DAY.get(bmd, _NO_DATE)
-        expiry_year, e = _EXPIRY_YEAR[ey]
-        expiry_suffix, e_mmdd = _MONTH_DAY.get(emd, _NO_DATE)
-        document_code = codes.get(code)
-        issuing_country = COUNTRY.get(issuer)
-        nationality = COUNTRY.get(nat)
-        if not (
-            document_code
-            and issuing_country
-            and nationality
-            and birth_year
-            and birth_suffix
-            and expiry_suffix
-            and ((t0[n0] + t1[n1] + t2[n2] + t3[n3] + t4[n4]) >> 20) % 10 == nc
-            and ((b + b_mmdd) >> 20) % 10 == bc
-            and ((e + e_mmdd) >> 20) % 10 == ec
         ):
             return None
         fields: dict[str, Any] = {
@@ -451,6 +316,15 @@ def _visa(layout: Layout, newline: str) -> FastParser:
             "expiry_date_raw": expiry,
             "optional_data": optional.rstrip("<"),
         }
+        if optional_reads:
+            o0, o1, o2, o3, cc = read_composite(v)
+            o = u0[o0] + u1[o1] + u2[o2] + u3[o3]
+            # Composite weights: the number starts at 7, the birth date at 3, the expiry date at
+            # 1; each check digit goes on with its field's weights.
+            composite = n + 7 * nc + (b >> 10 & _M) + 3 * bc + (e & _M) + ec + (o >> 20)
+            if composite % 10 != cc:
+                return None
+            fields["long_document_number"] = None
         return ParseResult(True, fmt, fields, passed.copy(), [], [])
 
     return parse
@@ -477,10 +351,10 @@ def _parsers(newline: str) -> dict[int, tuple[FastParser, FastParser]]:
     """Length of the stripped text -> (parser, parser of a text starting with V)."""
     td1, breaks = _td1(newline), len(newline)
     return {
-        88 + breaks: (_td3(newline), _visa(LAYOUTS["mrva"], newline)),
+        88 + breaks: (_td3(newline), _two_line(LAYOUTS["mrva"], newline)),
         72 + breaks: (
-            _td2(newline, _assembled(LAYOUTS["fra_id"], newline)),
-            _visa(LAYOUTS["mrvb"], newline),
+            _two_line(LAYOUTS["td2"], newline, _assembled(LAYOUTS["fra_id"], newline)),
+            _two_line(LAYOUTS["mrvb"], newline),
         ),
         90 + 2 * breaks: (td1, td1),
     }

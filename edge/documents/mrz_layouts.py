@@ -1,7 +1,8 @@
 """Where each field sits in every MRZ layout (ICAO 9303 Parts 4-7, and the pre-2021 French ID).
 
 Positions are 0-based offsets into the MRZ lines joined without separators, so that a position
-maps back to a 1-based line and column with `Layout.where`.
+maps back to a 1-based line and column with `Layout.where`. `pattern` gives the regular
+expression of a clean MRZ of a layout, which the fast path matches.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from string import ascii_uppercase
 
-__all__ = ["LAYOUTS", "PARTS", "Field", "Layout"]
+__all__ = ["LAYOUTS", "PARTS", "Field", "Layout", "pattern"]
 
 # What `Layout.part_spans` delimits, in order.
 PARTS = (
@@ -95,6 +96,15 @@ class Layout:
             extras[0],
             extras[1],
         )
+
+    def composite_phase(self, pos: int) -> int:
+        """Where in the 7-3-1 weights of the composite check digit position `pos` counts."""
+        index = 0
+        for start, end in self.composite:
+            if start <= pos < end:
+                return (index + pos - start) % 3
+            index += end - start
+        raise ValueError(f"position {pos} is not under the composite check digit")
 
     def check_digit_positions(self) -> tuple[int, ...]:
         """Check-digit positions in verdict order (number, birth, expiry, personal, composite)."""
@@ -227,3 +237,58 @@ FRA_ID = Layout(
 LAYOUTS: dict[str, Layout] = {
     layout.format: layout for layout in (TD1, TD2, TD3, MRVA, MRVB, FRA_ID)
 }
+
+
+# Possessive: a name never needs to give characters back, and sre is faster not keeping them.
+_NAME = "([A-Z]++(?:<[A-Z]++)*+)(?:<<([A-Z]++(?:<[A-Z]++)*+))?<++"
+_CLASSES = {
+    "code": "[A-Z<]",
+    "issuer": "[A-Z<]",
+    "nationality": "[A-Z<]",
+    "birth": "[0-9]",
+    "expiry": "[0-9]",
+    "sex": "[MF<]",
+}
+
+
+def pattern(layout: Layout, newline: str, *, split: bool = True) -> tuple[str, tuple[str, ...]]:
+    """The regular expression of a clean MRZ of `layout` and the names of its groups, in order.
+
+    It accepts only what each field allows: A-Z and < in codes and country codes, digits in
+    dates and check digits (a filler too for the TD3 personal number's), M, F or < as sex, A-Z,
+    0-9 and < elsewhere; lines joined by `newline`. A name starts with a letter and ends with a
+    filler. Groups are named after `PARTS`. With `split`, a name is words of letters joined by
+    one filler, two between surname and given names, fillers to its end, captured as
+    ``surname`` and ``given_names``: its length then follows from the text's only when the
+    caller has checked that.
+    """
+    name_starts = {start for _, start, _ in layout.names}
+    digits = {pos for pos in layout.check_digit_positions() if pos >= 0}
+    tokens: dict[int, tuple[int, str, tuple[str, ...]]] = {}  # start -> (width, regex, groups)
+    for part, (start, end) in zip(PARTS, layout.part_spans(), strict=True):
+        width = end - start
+        if not width:
+            continue
+        groups: tuple[str, ...]
+        if start in name_starts:
+            assert not split or len(layout.names) == 1
+            regex = _NAME if split else f"([A-Z][A-Z<]{{{width - 2}}}<)"
+            groups = ("surname", "given_names") if split else (part,)
+        else:
+            cls = _CLASSES.get(part) or ("[0-9<]" if start in digits else "[A-Z0-9<]")
+            regex, groups = (f"({cls})" if width == 1 else f"({cls}{{{width}}})"), (part,)
+        tokens[start] = (width, regex, groups)
+        digits.discard(start)
+    tokens.update((pos, (1, "[0-9]", ())) for pos in digits)
+    out: list[str] = []
+    names: list[str] = []
+    pos = 0
+    while pos < layout.width * layout.height:
+        if pos and pos % layout.width == 0:
+            out.append(newline)
+        width, regex, groups = tokens[pos]
+        assert pos % layout.width + width <= layout.width, "a part crosses a line break"
+        out.append(regex)
+        names.extend(groups)
+        pos += width
+    return "".join(out), tuple(names)
