@@ -343,8 +343,10 @@ class SinkScheduler:
     async def _idle(self) -> None:
         now = self._clock()
         if now < self._blocked_until:
-            # Backing off: new commits do not shorten it (each would be one more failure).
-            await asyncio.sleep(self._blocked_until - now)
+            # Backing off: new commits do not shorten it (each would be one more failure),
+            # but the backlog and its age stay current for metrics and health.
+            await asyncio.sleep(min(self._blocked_until - now, self.config.interval))
+            await self._refresh()
             return
         timeout = self.config.interval
         rows = await self._store.query(NEXT_DUE_SQL, (self.config.name,))

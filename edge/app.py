@@ -72,6 +72,7 @@ class App:
         self.supervisors: list[DeviceSupervisor] = []
         self.sealing: SealingTask | None = None
         self.forwarder: Forwarder | None = None
+        self._sink_published: dict[str, tuple[SinkState, int, str]] = {}
         self.hotplug = Hotplug()
         self.pipeline: Pipeline | None = None
         self.api_url = ""
@@ -182,7 +183,11 @@ class App:
             self.metrics.sink_state.labels(sink=status.sink, state=state.value).set(
                 1 if state is status.state else 0
             )
-        self.hub.publish(Event("sink", msgspec.json.encode(status)))
+        # Events only on a change of state, backlog or error, not on every refresh of the age.
+        key = (status.state, status.backlog, status.error)
+        if self._sink_published.get(status.sink) != key:
+            self._sink_published[status.sink] = key
+            self.hub.publish(Event("sink", msgspec.json.encode(status)))
 
     def _forwarder(self) -> Forwarder:
         if self.forwarder is None:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from agent import nas_sink
 from agent.nas_sink import NasSink
 from agent.scheduler import SinkScheduler, SinkState
 from agent.sink import BlobFile, Outcome, Outgoing, SinkUnavailable
@@ -99,7 +98,7 @@ async def test_the_manifest_is_renamed_last(
         renamed.append(Path(dst).name)
         real(src, dst)
 
-    monkeypatch.setattr(nas_sink.os, "rename", spy)
+    monkeypatch.setattr(os, "rename", spy)
     await sink(root).send([outgoing(n) for n in range(5)])
     assert len(renamed) == 6
     assert renamed[-1].startswith("manifest-")
