@@ -4,7 +4,8 @@ Same synthetic MRZs for every parser (60 % TD3, 30 % TD1, 10 % TD2, fixed seed, 
 `edge.documents.mrz_gen`), measured in one run, the parsers taking turns on small slices.
 Time is the CPU time of this process, so that other load on the machine skews neither the
 figures nor the ratios. Prints the median over repetitions of the microseconds per MRZ and our
-speed-up over each peer. A peer that is not installed is skipped (``make .venv/.bench``).
+speed-up over each peer, with the range of the speed-ups measured within each repetition. A
+peer that is not installed is skipped (``make .venv/.bench``).
 
 Run: ``python -m benchmarks.bench_mrz [count] [repetitions]``.
 """
@@ -73,8 +74,8 @@ def _mrz_pypi() -> Runner:
 
 def measure(
     contenders: list[tuple[str, Runner]], items: Items, repetitions: int
-) -> dict[str, float]:
-    """Median over `repetitions` of the CPU microseconds per item, for each contender.
+) -> dict[str, list[float]]:
+    """CPU microseconds per item of each contender, one figure per repetition.
 
     Contenders take turns on slices of `CHUNK` items, so that they share whatever state the
     machine is in (frequency, caches, other load) instead of meeting it at different times.
@@ -94,7 +95,7 @@ def measure(
         for label, seconds in spent.items():
             runs[label].append(seconds / len(items) * 1e6)
     gc.unfreeze()
-    return {label: statistics.median(values) for label, values in runs.items()}
+    return runs
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,13 +116,21 @@ def main(argv: list[str] | None = None) -> None:
             contenders.append((label, load()))
         except ImportError as exc:
             print(f"{label}: skipped, not installed ({exc.name}); run `make .venv/.bench`")
-    medians = measure(contenders, items, repetitions)
-    ours = medians["midas-edge parse_mrz"]
+    runs = measure(contenders, items, repetitions)
+    ours = runs["midas-edge parse_mrz"]
     print(
         f"median of {repetitions} repetitions, CPU microseconds per MRZ (parse + validate + fields)"
     )
-    for label, us in medians.items():
-        ratio = "" if us is ours else f"  midas-edge is {us / ours:.1f}x faster"
+    for label, values in runs.items():
+        us = statistics.median(values)
+        ratio = ""
+        if values is not ours:
+            # Ratios within one repetition compare contenders that ran side by side.
+            ratios = [peer / mine for peer, mine in zip(values, ours, strict=True)]
+            ratio = (
+                f"  midas-edge is {us / statistics.median(ours):.1f}x faster"
+                f" (per repetition {min(ratios):.1f}-{max(ratios):.1f}x)"
+            )
         print(f"  {label:32s} {us:8.2f} us  ({1e6 / us:9,.0f} MRZ/s){ratio}")
 
 
