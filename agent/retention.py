@@ -23,6 +23,7 @@ from pathlib import Path
 import msgspec
 
 from agent.outbox import utc_text
+from edge.errors import StoreError
 from edge.store import Store
 
 log = logging.getLogger("midas_edge.retention")
@@ -97,9 +98,14 @@ class Retention:
 
     async def run(self) -> None:
         while True:
-            count = await self.run_once()
-            if count:
-                log.info("records purged", extra={"records": count})
+            try:
+                count = await self.run_once()
+            except StoreError as exc:
+                # A store refusing writes (full disk) delays purging; it never stops the daemon.
+                log.error("retention purge failed; retrying later", extra={"error": str(exc)})
+            else:
+                if count:
+                    log.info("records purged", extra={"records": count})
             await asyncio.sleep(self._every_s)
 
     async def run_once(self) -> int:

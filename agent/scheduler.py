@@ -45,8 +45,8 @@ log = logging.getLogger("midas_edge.forwarding")
 
 # Statistics (backlog count, oldest age) are refreshed at most this often while busy.
 STATS_EVERY_S = 1.0
-# A committed record is sealed a moment after its commit: look again this soon.
-SEAL_POLL_S = 0.02
+# The sealing task wakes the sinks after each batch; this is only the fallback re-check.
+SEAL_POLL_S = 1.0
 TOO_MANY_ATTEMPTS = "too many attempts"
 
 LOAD_SQL = (

@@ -120,6 +120,8 @@ class App:
             sealer = Sealer(self.config.workstation.id, key)
             self.sealing = SealingTask(self.store, sealer)
             self.forwarder = Forwarder(self.config, self.store, sealer.key_id, self)
+            # Newly sealed records are sendable: wake the sinks rather than have them poll.
+            self.sealing.on_sealed(lambda _seq: self._forwarder().wake())
             self.pipeline = Pipeline(
                 self.store, self.normalizer, self.hub, self.metrics, self.config.pipeline.queue_size
             )
