@@ -120,15 +120,33 @@ class Store:
         self._reader = self._writer_conn = None
 
     async def _register_sinks(self, conn: aiosqlite.Connection) -> None:
-        if not self._sinks:
-            return
+        """Record the configured sinks; a sink no longer configured stops being required.
+
+        Its delivery rows stay (the outbox shows them), but it no longer holds back the
+        retention of records that every configured required sink has confirmed.
+        """
+        names = [name for name, _ in self._sinks]
         await conn.execute("BEGIN IMMEDIATE")
-        await conn.executemany(
-            "INSERT INTO sinks (name, required, added_at) VALUES (?, ?, datetime('now'))"
-            " ON CONFLICT (name) DO UPDATE SET required = excluded.required",
-            [(name, int(required)) for name, required in self._sinks],
-        )
-        await conn.execute("COMMIT")
+        try:
+            if self._sinks:
+                await conn.executemany(
+                    "INSERT INTO sinks (name, required, added_at) VALUES (?, ?, datetime('now'))"
+                    " ON CONFLICT (name) DO UPDATE SET required = excluded.required",
+                    [(name, int(required)) for name, required in self._sinks],
+                )
+            marks = ", ".join("?" * len(names))
+            async with conn.execute(
+                f"UPDATE sinks SET required = 0 WHERE required = 1 AND name NOT IN ({marks})"  # noqa: S608  # placeholders only
+                " RETURNING name",
+                names,
+            ) as cur:
+                retired = [str(row[0]) async for row in cur]
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        for name in retired:
+            log.warning("sink no longer configured: not required any more", extra={"sink": name})
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -219,3 +219,15 @@ async def test_sqlite_full_is_a_refusal_and_the_writer_survives(store: Store) ->
     assert ok.seq == 6
     assert await store.count() == 6
     assert await store.integrity_ok()
+
+
+async def test_a_sink_removed_from_the_config_is_no_longer_required(data_dir: Path) -> None:
+    both = [("nas", True), ("region", True)]
+    async with Store(data_dir, quota=1 << 30, min_free=0, sinks=both):
+        pass
+    async with Store(data_dir, quota=1 << 30, min_free=0, sinks=[("nas", True)]) as store:
+        rows = await store.query("SELECT name, required FROM sinks ORDER BY name")
+    assert rows == [("nas", 1), ("region", 0)]
+    async with Store(data_dir, quota=1 << 30, min_free=0, sinks=both) as store:
+        rows = await store.query("SELECT name, required FROM sinks ORDER BY name")
+    assert rows == [("nas", 1), ("region", 1)]  # configured again: required again
