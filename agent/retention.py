@@ -194,6 +194,7 @@ class Retention:
         gone = shas - {str(r[0]) for r in kept}
         paths = [self._store.read_blob_path(sha) for sha in sorted(gone)]
         await asyncio.to_thread(_unlink_all, paths)
+        await self._store.recount_blobs()  # the quota counts what is really left
         if gone:
             log.info("blobs removed", extra={"blobs": len(gone)})
 

@@ -190,6 +190,11 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"read failed: {exc}") from exc
 
+    async def recount_blobs(self) -> None:
+        """Recount the bytes of stored blobs (after retention removed some) for the quota."""
+        rows = await self.query("SELECT coalesce(sum(size), 0) FROM blobs")
+        self._blob_bytes = int(rows[0][0])
+
     async def put_blob(self, data: bytes, media_type: str, role: str) -> BlobRef:
         """Write a blob durably before the record that references it; refused when full."""
         refusal = self._check_space(len(data))

@@ -43,6 +43,7 @@ async def test_purge_after_every_required_sink_and_the_retention_time(data_dir: 
         assert await retention.run_once() == 3
         assert not blob_file.exists()
         assert await store.query("SELECT count(*) FROM blobs") == [(0,)]
+        assert store.usage().blobs == 0  # the quota no longer counts the removed image
         assert await retention.run_once() == 0
 
         rows = await store.query(
