@@ -3,7 +3,9 @@
 Every device is a simulator speaking its family's exact bytes over a real pty (or a fake USB
 bus), read by the real driver: an RTE passport reader, a Honeywell-style OCR line reader, a
 CDC boarding-pass scanner and a HID POS seal scanner. Now and then one sends line noise, and
-the passport reader is unplugged and plugged back in once, to show recovery.
+the passport reader is unplugged and plugged back in once, to show recovery. Every record is
+sealed and forwarded to a reference regional receiver running beside the daemon (it trusts the
+demo workstation's key); at the end the receiver's view of the chain is printed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import socket
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -19,13 +22,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent.chain import PUBLIC_FILE, load_or_create_key
 from drivers.sim.device import SimDevice
 from drivers.sim.profiles import profile_class
 from edge import demo_data, jsonlog, records, runner
 from edge.app import App
 from edge.config import from_mapping
+from receiver.app import serve
+from receiver.checks import Trust
+from receiver.sqlite_store import SqliteStorage
 
 UNPLUG_AFTER_S = 9.0
+FORWARD_GRACE_S = 5.0
 UNPLUGGED_FOR_S = 2.0
 NOISE_EVERY_S = 7.0
 
@@ -58,10 +66,13 @@ def make_simulators(data_dir: Path) -> dict[str, SimDevice]:
     return sims
 
 
-def demo_config(data_dir: Path, sims: dict[str, SimDevice]) -> dict[str, Any]:
-    """Embedded defaults: every simulated device with the driver that reads it."""
+WORKSTATION = "demo-01"
+
+
+def demo_config(data_dir: Path, sims: dict[str, SimDevice], receiver_port: int) -> dict[str, Any]:
+    """Embedded defaults: every simulated device with the driver that reads it, one sink."""
     return {
-        "workstation": {"id": "demo-01", "data_dir": str(data_dir)},
+        "workstation": {"id": WORKSTATION, "data_dir": str(data_dir)},
         "api": {"listen": "127.0.0.1:0"},
         "devices": [
             {
@@ -72,6 +83,16 @@ def demo_config(data_dir: Path, sims: dict[str, SimDevice]) -> dict[str, Any]:
             }
             for name, sim in sims.items()
         ],
+        "sinks": [
+            {
+                "name": "regional-server",
+                "kind": "http",
+                "target": f"http://127.0.0.1:{receiver_port}/",
+                "interval": 1.0,
+                "timeout": 5.0,
+            }
+        ],
+        "forwarding": {"backoff_base": 0.5, "backoff_cap": 5.0},
         "documents": {"certs_dir": str(data_dir / "demo-certs")},
         "storage": {"quota": "1GiB", "min_free": "64MiB"},
     }
@@ -120,10 +141,17 @@ async def _show(
     out: Any,
 ) -> None:
     data_dir = app.config.data_dir
+    port = int(app.config.sinks[0].target.rsplit(":", 1)[1].strip("/"))
+    storage = SqliteStorage(data_dir / "receiver" / "records.db")
     async with contextlib.AsyncExitStack() as stack:
+        await storage.open()
+        stack.push_async_callback(storage.close)
+        trust = Trust(data_dir / "receiver" / "trust")
+        receiver = await stack.enter_async_context(serve(storage, trust, port=port))
         for sim in sims.values():
             await stack.enter_async_context(sim)
         await app.ready.wait()
+        print(f"regional receiver (reference): {receiver.url}", file=out)
         print(f"midas-edge demo: API {app.api_url}  (token: {app.token})", file=out)
         print(f"  curl -H 'Authorization: Bearer {app.token}' {app.api_url}/v1/records", file=out)
         print(f"  data dir: {data_dir}   stop with Ctrl-C", file=out)
@@ -143,12 +171,35 @@ async def _show(
             await _print_events(app, duration, out)
             for task in feeders:
                 task.cancel()
+        await _show_receiver(app, storage, out)
     app.request_stop()
+
+
+async def _show_receiver(app: App, storage: SqliteStorage, out: Any) -> None:
+    """What the regional side holds: forwarded once each, the chain without breaks."""
+    # Give the last records of the run a moment to be sealed and forwarded.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + FORWARD_GRACE_S
+    while loop.time() < deadline:
+        status = await storage.chain(WORKSTATION)
+        if status is not None and status.last_seq >= app.store.writer.last_seq:
+            break
+        await asyncio.sleep(0.1)
+    status = await storage.chain(WORKSTATION)
+    if status is None:
+        print("  receiver: nothing forwarded yet", file=out)
+        return
+    print(
+        f"  receiver: {status.count} records from {WORKSTATION}, last seq {status.last_seq}, "
+        f"gaps {status.gaps or 'none'}",
+        file=out,
+    )
 
 
 async def _print_events(app: App, duration: float | None, out: Any) -> None:
     loop = asyncio.get_running_loop()
     deadline = None if duration is None else loop.time() + duration
+    sink_states: dict[str, str] = {}
     with app.hub.subscribe() as sub:
         while True:
             timeout = None if deadline is None else max(0.0, deadline - loop.time())
@@ -166,6 +217,12 @@ async def _print_events(app: App, duration: float | None, out: Any) -> None:
                     file=out,
                     flush=True,
                 )
+            elif event.type == "sink":
+                # Backlog changes with every record; show the sink only when its state changes.
+                body = json.loads(event.data)
+                if sink_states.get(body["sink"]) != body["state"]:
+                    sink_states[body["sink"]] = body["state"]
+                    print(f"  [sink] {_summary('sink', event.data)}", file=out, flush=True)
             elif event.type in ("alarm", "capture_refused", "device", "device_error"):
                 print(f"  [{event.type}] {_summary(event.type, event.data)}", file=out, flush=True)
 
@@ -178,6 +235,9 @@ def _summary(kind: str, data: bytes) -> str:
         return f"{body['name']}: {body['state']}{detail}"
     if kind == "device_error":
         return f"{body['device']}: {body['code']}: {body['message']}"
+    if kind == "sink":
+        error = f" ({body['error']})" if body.get("error") else ""
+        return f"{body['sink']}: {body['state']}, backlog {body['backlog']}{error}"
     if kind == "alarm":
         return f"{'raised' if body['active'] else 'cleared'}: {body['message']}"
     return f"{body['device']}: {body['reason']}"
@@ -190,10 +250,15 @@ def run_demo(duration: float | None = None, data_dir: Path | None = None) -> int
     data_dir = data_dir.resolve()
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     sims = make_simulators(data_dir)
+    # The reference receiver trusts the demo workstation's key (provisioning's job in the field).
+    load_or_create_key(data_dir)
+    trust = data_dir / "receiver" / "trust"
+    trust.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (trust / f"{WORKSTATION}.pem").write_bytes((data_dir / PUBLIC_FILE).read_bytes())
     # Made before the daemon starts: the seals' signer certificate goes to its certs dir.
     (data_dir / "demo-certs").mkdir(mode=0o700, exist_ok=True)
     payloads = {d.name: _payloads(d.payloads, data_dir) for d in DEVICES}
-    config = from_mapping(demo_config(data_dir, sims), "<demo defaults>")
+    config = from_mapping(demo_config(data_dir, sims, _free_port()), "<demo defaults>")
     # Logs go to stderr so the record table stays readable; nothing personal is in either.
     jsonlog.setup("error", sys.stderr)
     app = App(config, source="<demo defaults>")
@@ -201,3 +266,10 @@ def run_demo(duration: float | None = None, data_dir: Path | None = None) -> int
     if code == 0:
         print(f"demo stopped: {app.store.writer.last_seq} records committed in {data_dir}")
     return code
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -88,3 +88,11 @@ def test_demo_runs_and_commits(tmp_path: Path) -> None:
     assert "passport-reader" in result.stdout
     assert "records committed" in result.stdout
     assert (tmp_path / "d" / "records.db").exists()
+    # The simulators are read by their real drivers, and the records reach the receiver.
+    for device in ("passport-reader", "ocr-reader", "boarding-pass-scanner", "seal-scanner"):
+        assert f"[device] {device}: ready" in result.stdout
+    committed = int(result.stdout.split("demo stopped: ")[1].split()[0])
+    assert committed >= 1
+    assert f"receiver: {committed} records from demo-01, last seq {committed}, gaps none" in (
+        result.stdout
+    )
