@@ -177,21 +177,25 @@ async def _show(
 
 async def _show_receiver(app: App, storage: SqliteStorage, out: Any) -> None:
     """What the regional side holds: forwarded once each, the chain without breaks."""
-    # Give the last records of the run a moment to be sealed and forwarded.
+    # Reads still in flight when the demo ended are committed a moment later: wait until the
+    # receiver has everything the store has, or the grace time is over.
     loop = asyncio.get_running_loop()
     deadline = loop.time() + FORWARD_GRACE_S
     while loop.time() < deadline:
+        committed = app.store.writer.last_seq
         status = await storage.chain(WORKSTATION)
-        if status is not None and status.last_seq >= app.store.writer.last_seq:
-            break
+        if status is not None and status.last_seq >= committed:
+            await asyncio.sleep(0.3)
+            if app.store.writer.last_seq == committed:
+                break
         await asyncio.sleep(0.1)
+    committed = app.store.writer.last_seq
     status = await storage.chain(WORKSTATION)
-    if status is None:
-        print("  receiver: nothing forwarded yet", file=out)
-        return
+    received = 0 if status is None else status.count
+    gaps = "none" if status is None or not status.gaps else status.gaps
     print(
-        f"  receiver: {status.count} records from {WORKSTATION}, last seq {status.last_seq}, "
-        f"gaps {status.gaps or 'none'}",
+        f"  receiver: {received} of {committed} records from {WORKSTATION}, gaps {gaps}"
+        + ("" if received == committed else " (the rest stay in the outbox for the next start)"),
         file=out,
     )
 
