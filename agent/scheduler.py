@@ -241,8 +241,9 @@ class SinkScheduler:
         name = self.config.name
         sent = {o.seq for o in batch}
         by_seq = {a.seq: a for a in answers if a.seq in sent}
+        stamp = utc_text(now)
         delivered = [
-            (utc_text(now), a.receipt, name, a.seq)
+            (stamp, a.receipt, name, a.seq)
             for a in by_seq.values()
             if a.outcome is Outcome.DELIVERED
         ]
