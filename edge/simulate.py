@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from drivers.sim.device import SimDevice
-from drivers.sim.profiles import PROFILES, profile_class
+from drivers.sim.profiles import BY_DRIVER, PROFILES, profile_class
 from edge import demo_data
 
 HELP = """commands:
@@ -148,8 +148,9 @@ async def _pace(sim: SimDevice, every: float | None, specimens: itertools.cycle[
 
 
 def main(profile: str, link: Path | None, use_socket: bool, every: float | None) -> int:
-    if profile not in PROFILES:
-        print(f"error: no simulator profile {profile!r} (known: {', '.join(PROFILES)})")
+    if profile not in PROFILES and profile not in BY_DRIVER:
+        known = ", ".join([*PROFILES, *BY_DRIVER])
+        print(f"error: no simulator profile {profile!r} (known: {known})", file=sys.stderr)
         return 2
     try:
         return asyncio.run(run(profile, link, use_socket, every, sys.stdout))

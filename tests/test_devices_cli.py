@@ -6,6 +6,8 @@ import asyncio
 import io
 import itertools
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from drivers.base import HealthState
@@ -13,6 +15,7 @@ from drivers.registry import Registry
 from drivers.rte.driver import RteDriver
 from drivers.rte.sim import RteSim
 from drivers.sim.driver import SimDriver
+from drivers.sim.profiles import PROFILES, profile_class
 from drivers.testing import next_capture
 from edge import devices_cli, simulate
 from edge.documents.mrz_gen import random_mrz
@@ -115,3 +118,36 @@ def test_config_snippet_is_a_device_entry(tmp_path: Path) -> None:
     assert 'driver = "mrz-rte"' in snippet
     assert f'url = "{tmp_path / "rte0"}"' in snippet
     assert "bcc = true" in snippet and 'mode = "native"' in snippet
+
+
+def test_simulate_takes_a_profile_or_a_driver_name() -> None:
+    assert profile_class("mrz-rte") is profile_class("rte-native")
+    for name in (*PROFILES, "mrz-line", "access-stx", "barcode-serial", "barcode-hidpos"):
+        assert profile_class(name).profile in PROFILES
+
+
+def test_simulate_runs_as_a_command(tmp_path: Path) -> None:
+    link = tmp_path / "mrz0"
+    result = subprocess.run(
+        [sys.executable, "-m", "edge", "simulate", "mrz-rte", "--link", str(link)],
+        input="present\ngarbage 4\nsent\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'driver = "mrz-rte"' in result.stdout
+    assert f'url = "{link}"' in result.stdout
+    assert "sent 99 bytes" in result.stdout  # the first specimen is a TD3 passport
+    assert "sent 4 bytes of noise" in result.stdout
+    assert "(nothing)" in result.stdout  # a native RTE reader is sent no commands
+    bad = subprocess.run(
+        [sys.executable, "-m", "edge", "simulate", "no-such"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "no simulator profile" in bad.stderr

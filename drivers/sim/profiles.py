@@ -19,10 +19,20 @@ PROFILES: dict[str, str] = {
 }
 
 
+# A driver's name also names its family's usual simulator (`midas-edge simulate mrz-rte`).
+BY_DRIVER: dict[str, str] = {
+    "mrz-rte": "rte-native",
+    "mrz-line": "honeywell-ocr-cdc",
+    "access-stx": "access-standard",
+    "barcode-serial": "barcode-cdc",
+    "barcode-hidpos": "hidpos",
+}
+
+
 def profile_class(name: str) -> type[SimDevice]:
-    """The simulator class of a profile; KeyError naming the known ones."""
+    """The simulator class of a profile (or of a driver's family); KeyError naming them."""
     try:
-        target = PROFILES[name]
+        target = PROFILES[BY_DRIVER.get(name, name)]
     except KeyError:
         raise KeyError(f"no simulator profile {name!r} (known: {', '.join(PROFILES)})") from None
     module, _, attr = target.partition(":")
