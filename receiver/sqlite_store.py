@@ -208,12 +208,25 @@ def _ingest(
         for seq, digest in conn.execute(q.lookup_seqs(len(seqs)), [workstation, *seqs]):
             lookup.at_seq.setdefault(seq, set()).add(bytes(digest))
     receipts = decide(records, lookup)
+    rows = [
+        (workstation, r.seq, r.id, r.body, r.prev, r.hash, r.sig, key_id, received_at)
+        for r, receipt in zip(records, receipts, strict=True)
+        if receipt.status is Status.STORED
+    ]
+    if not rows:
+        return receipts
+    conn.execute("SAVEPOINT batch")
+    if conn.executemany(q.INSERT_RECORD, rows).rowcount == len(rows):
+        conn.execute("RELEASE batch")
+        return receipts
+    # Unreachable under BEGIN IMMEDIATE; row by row, answered like PostgreSQL's lost race if not.
+    conn.execute("ROLLBACK TO batch")
+    conn.execute("RELEASE batch")
     for i, (rec, receipt) in enumerate(zip(records, receipts, strict=True)):
         if receipt.status is not Status.STORED:
             continue
         values = (workstation, rec.seq, rec.id, rec.body, rec.prev, rec.hash, rec.sig, key_id)
         if conn.execute(q.INSERT_RECORD, (*values, received_at)).rowcount != 1:
-            # Unreachable under BEGIN IMMEDIATE; answered like PostgreSQL's lost race if not.
             digest = conn.execute("SELECT hash FROM records WHERE id = ?", (rec.id,)).fetchone()
             receipts[i] = answer_existing(rec, bytes(digest[0]))
     return receipts
