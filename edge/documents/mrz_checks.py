@@ -1,4 +1,7 @@
-"""Fast check-digit verdicts for each MRZ layout (the hot path of `parse_mrz`).
+"""Check-digit verdicts for each MRZ layout, and `reader` for the fast parsers of `mrz_fast`.
+
+The verdict functions serve the general path, OCR repair and the French ID; the fast parsers
+read integers with `reader` and compute their checks inline.
 
 Each function takes `v`, the joined lines translated to values mod 10 (`mrz_digits.MOD10`),
 and returns (document number, birth date, expiry date, personal number, composite) as booleans;
