@@ -1,0 +1,142 @@
+"""Blocking file publication on a share: parts written, fsynced in parallel, renamed without
+ever replacing an existing file (an existing one is compared by SHA-256 instead)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import threading
+from collections.abc import Sequence
+
+FSYNC_THREADS = 32
+FSYNC_CHUNK = 256  # files open at once while their fsyncs run
+
+
+class Conflict(Exception):  # a verdict on a file, caught by the NAS sink
+    """The target exists with other content."""
+
+
+def digest_of(path: str) -> str | None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    with open(fd, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _part_of(target: str) -> str:
+    return f"{target}.part-{secrets.token_hex(6)}"
+
+
+def _write_part(tmp: str, data: bytes) -> int:
+    """Create `tmp` with `data` (removed on failure); its open descriptor, to fsync and close."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        os.close(fd)
+        _discard(tmp)
+        raise
+    return fd
+
+
+def _discard(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _fsync_all(fds: Sequence[int]) -> None:
+    """fsync every descriptor, up to FSYNC_THREADS at once; the first error is raised."""
+    errors: list[OSError] = []
+
+    def sync(indices: range) -> None:
+        for i in indices:
+            if errors:
+                return
+            try:
+                os.fsync(fds[i])
+            except OSError as exc:
+                errors.append(exc)
+
+    # Daemon threads: on a hung share they stay stuck without holding up the process's exit.
+    count = min(FSYNC_THREADS, len(fds))
+    threads = [
+        threading.Thread(target=sync, args=(range(k, len(fds), count),), daemon=True)
+        for k in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def _rename_new(tmp: str, target: str, sha256: str) -> None:
+    """Rename a durable part to `target` (dropped when `target` holds it already); `Conflict`."""
+    # Not atomic against another writer of the same name, which only a concurrent resend of
+    # the same record can be: both hold the same bytes (RENAME_NOREPLACE is no better on CIFS).
+    existing = digest_of(target)
+    if existing is None:
+        os.rename(tmp, target)
+        return
+    _discard(tmp)
+    if existing != sha256:
+        raise Conflict
+
+
+def publish(target: str, data: bytes, sha256: str) -> None:
+    """Write `target` atomically, unless it holds `data` already; `Conflict` otherwise."""
+    existing = digest_of(target)
+    if existing is not None and existing != sha256:
+        raise Conflict
+    if existing is None and publish_all([(0, (target, data, sha256))]):
+        raise Conflict
+
+
+def publish_all(files: Sequence[tuple[int, tuple[str, bytes, str]]]) -> set[int]:
+    """Publish many new files: written, fsynced (in parallel, `FSYNC_CHUNK` open at a time),
+    then renamed in order. Returns the keys whose target holds other content (conflicts)."""
+    parts: list[str] = []
+    try:
+        for start in range(0, len(files), FSYNC_CHUNK):
+            fds: list[int] = []
+            try:
+                for _, (target, data, _) in files[start : start + FSYNC_CHUNK]:
+                    part = _part_of(target)
+                    fds.append(_write_part(part, data))
+                    parts.append(part)
+                _fsync_all(fds)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+    except BaseException:
+        for part in parts:
+            _discard(part)
+        raise
+    conflicts: set[int] = set()
+    for (key, (target, _, sha256)), part in zip(files, parts, strict=True):
+        try:
+            _rename_new(part, target, sha256)
+        except Conflict:
+            conflicts.add(key)
+    return conflicts
+
+
+def fsync_dir(path: str) -> None:
+    # Best effort: some network filesystems refuse a directory fsync.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
