@@ -22,6 +22,8 @@ log = logging.getLogger("midas_edge.sealing")
 
 # Records sealed per worker-thread call and per transaction.
 SEAL_BATCH = 64
+# How long sealing waits after a commit woke it; well under any sink's batching interval.
+SEAL_GATHER_S = 0.25
 # A store that refuses writes (full disk) is retried this often, backing off.
 RETRY_BASE_S = 0.5
 RETRY_CAP_S = 30.0
@@ -81,6 +83,9 @@ class SealingTask:
                     listener(self.last_sealed)
             else:
                 await self._wake.wait()
+                # Gather what commits next before sealing: one seal transaction for several
+                # captures keeps the writer free for the captures themselves.
+                await asyncio.sleep(SEAL_GATHER_S)
 
     async def _seal_next(self) -> bool:
         """Seal the next batch of records; False when there was nothing to seal."""
