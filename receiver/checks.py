@@ -93,15 +93,6 @@ def decompress(data: bytes, encoding: str) -> bytes:
     return out
 
 
-def _hex(value: str, size: int) -> bytes:
-    if len(value) != 2 * size:
-        raise Refused(400, "bad_record")
-    try:
-        return bytes.fromhex(value)
-    except ValueError:
-        raise Refused(400, "bad_record") from None
-
-
 def check(data: bytes, encoding: str, trust: Trust) -> CheckedBatch:
     """Decode and verify one batch, or raise Refused for the whole of it."""
     raw = decompress(data, encoding)
@@ -124,6 +115,7 @@ def check(data: bytes, encoding: str, trust: Trust) -> CheckedBatch:
         raise Refused(403, "unknown_key")
     links = []
     last = 0
+    fromhex = bytes.fromhex
     for rec in batch.records:
         if rec.seq <= last or not RECORD_ID.match(rec.id):
             raise Refused(400, "bad_record")
@@ -132,7 +124,13 @@ def check(data: bytes, encoding: str, trust: Trust) -> CheckedBatch:
             body = rec.body.encode()
         except UnicodeEncodeError:  # a lone surrogate escape: not the text a workstation stored
             raise Refused(400, "bad_record") from None
-        links.append(Link(rec.seq, body, _hex(rec.prev, 32), _hex(rec.hash, 32), _hex(rec.sig, 64)))
+        if len(rec.prev) != 64 or len(rec.hash) != 64 or len(rec.sig) != 128:
+            raise Refused(400, "bad_record")
+        try:
+            link = Link(rec.seq, body, fromhex(rec.prev), fromhex(rec.hash), fromhex(rec.sig))
+        except ValueError:
+            raise Refused(400, "bad_record") from None
+        links.append(link)
     reasons = verify_run(batch.workstation, public, links)
     records = [
         Checked(rec.id, ln.seq, ln.body, ln.prev, ln.hash, ln.sig, reason)
