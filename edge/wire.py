@@ -20,6 +20,7 @@ verified with one signature check each, and record by record only when that fail
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,12 +89,15 @@ receipts_decoder = msgspec.json.Decoder(Receipts)
 
 def chain_hash(workstation: str, seq: int, prev: bytes, body: bytes) -> bytes:
     """The hash of record `seq` whose predecessor's hash is `prev`."""
-    digest = hashlib.sha256(DOMAIN)
-    digest.update(workstation.encode("utf-8") + b"\x00")
-    digest.update(seq.to_bytes(8, "big"))
-    digest.update(prev)
-    digest.update(hashlib.sha256(body).digest())
+    digest = _prefix(workstation).copy()
+    digest.update(seq.to_bytes(8, "big") + prev + hashlib.sha256(body).digest())
     return digest.digest()
+
+
+@functools.lru_cache(maxsize=64)  # bounded: a receiver hears from many workstations
+def _prefix(workstation: str) -> hashlib._Hash:
+    """SHA-256 already fed the domain and the workstation: copied, never updated in place."""
+    return hashlib.sha256(DOMAIN + workstation.encode("utf-8") + b"\x00")
 
 
 def key_id(public: Ed25519PublicKey) -> str:
