@@ -222,18 +222,15 @@ class SinkScheduler:
         self._attempts = {}
         size = 0
         budget = self.config.batch_bytes_int
+        # The columns come back as int, str and bytes already (INTEGER, TEXT, BLOB written so).
         for seq, rid, body, prev, digest, sig, attempts in rows:
-            files = tuple(blobs.get(int(seq), ()))
-            cost = len(body) + sum(f.size for f in files)
+            files = blobs.get(seq)
+            cost = len(body) + sum(f.size for f in files) if files else len(body)
             if batch and size + cost > budget:
                 break
             size += cost
-            batch.append(
-                Outgoing(
-                    int(seq), str(rid), bytes(body), bytes(prev), bytes(digest), bytes(sig), files
-                )
-            )
-            self._attempts[int(seq)] = int(attempts)
+            batch.append(Outgoing(seq, rid, body, prev, digest, sig, tuple(files) if files else ()))
+            self._attempts[seq] = attempts
         return batch
 
     async def _settle(self, batch: Sequence[Outgoing], answers: Sequence[Delivery]) -> None:
