@@ -169,10 +169,11 @@ class HttpSink(Sink):
         bad_blobs = await self._upload_blobs(session, [o for o, _ in ready])
         records = []
         for out, body in ready:
-            failed = next((bad_blobs[b.sha256] for b in out.blobs if b.sha256 in bad_blobs), "")
-            if failed:
-                answers[out.seq] = Delivery(out.seq, Outcome.REJECTED, reason=failed)
-                continue
+            if out.blobs and bad_blobs:  # most records have no blob: no generator for them
+                failed = next((bad_blobs[b.sha256] for b in out.blobs if b.sha256 in bad_blobs), "")
+                if failed:
+                    answers[out.seq] = Delivery(out.seq, Outcome.REJECTED, reason=failed)
+                    continue
             records.append(
                 WireRecord(out.seq, out.id, body, out.prev.hex(), out.hash.hex(), out.sig.hex())
             )
