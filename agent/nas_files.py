@@ -8,7 +8,7 @@ import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 FSYNC_THREADS = 32
 FSYNC_CHUNK = 256  # files open at once while their fsyncs run
@@ -99,9 +99,13 @@ def publish(target: str, data: bytes, sha256: str) -> None:
         raise Conflict
 
 
-def publish_all(files: Sequence[tuple[int, tuple[str, bytes, str]]]) -> set[int]:
+def publish_all(
+    files: Sequence[tuple[int, tuple[str, bytes, str]]],
+    before_rename: Callable[[], None] | None = None,
+) -> set[int]:
     """Publish many new files: written, fsynced (in parallel, `FSYNC_CHUNK` open at a time),
-    then renamed in order. Returns the keys whose target holds other content (conflicts)."""
+    `before_rename()` called, then renamed in order. Returns the keys whose target holds other
+    content (conflicts)."""
     parts: list[str] = []
     try:
         for start in range(0, len(files), FSYNC_CHUNK):
@@ -119,6 +123,8 @@ def publish_all(files: Sequence[tuple[int, tuple[str, bytes, str]]]) -> set[int]
         for part in parts:
             _discard(part)
         raise
+    if before_rename is not None:
+        before_rename()
     conflicts: set[int] = set()
     for (key, (target, _, sha256)), part in zip(files, parts, strict=True):
         try:

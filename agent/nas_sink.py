@@ -22,14 +22,16 @@ content → the record is rejected as "conflict"), then the directories are fsyn
 
 Before each batch the root must be a mount point (`os.path.ismount` and a `st_dev` other than
 its parent's) holding the sentinel file. All share I/O runs in daemon threads under the sink's
-timeout: a hung mount makes the batch fail with `SinkUnavailable` and never blocks the loop; at
-most `max_workers` threads may be stuck before the sink refuses to start more.
+timeout: a hung mount (or a full share: ENOSPC, EDQUOT) makes the batch fail with
+`SinkUnavailable` (no attempt counted) and never blocks the loop; at most `max_workers` threads
+may be stuck before the sink refuses to start more.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -42,6 +44,7 @@ from typing import TypeVar
 
 import msgspec
 
+from agent import faults
 from agent.nas_files import Conflict, digest_of, fsync_dir, publish, publish_all
 from agent.sink import Delivery, Outcome, Outgoing, Sink, SinkUnavailable, TransientError
 from edge.config import SinkConfig
@@ -57,6 +60,7 @@ MAX_WORKERS = 2
 CONFLICT = "conflict"
 BLOB_MISSING = "blob_missing"
 UNREADABLE = "unreadable_record"
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 _line = msgspec.json.Encoder()
 _EXT = {"image/jpeg": "jpg", "image/png": "png", "image/jp2": "jp2", "image/webp": "webp"}
 
@@ -211,7 +215,7 @@ class NasSink(Sink):
                 lines.append((out, rel, line))
                 if todo is not None:
                     pending[out.seq] = todo
-            conflicts = publish_all(list(pending.items()))
+            conflicts = publish_all(list(pending.items()), _parts_written)
             if conflicts:
                 answers.extend(
                     Delivery(seq, Outcome.REJECTED, reason=CONFLICT) for seq in conflicts
@@ -221,6 +225,7 @@ class NasSink(Sink):
                 fsync_dir(folder)
             if not lines:
                 return answers
+            faults.point("nas.before_manifest")
             manifest = b"".join(line for _, _, line in lines)
             first, last = lines[0][0].seq, lines[-1][0].seq
             digest = hashlib.sha256(manifest).hexdigest()
@@ -232,6 +237,9 @@ class NasSink(Sink):
                 raise TransientError("a manifest of that name holds other content") from None
             fsync_dir(folder)
         except OSError as exc:
+            if exc.errno in _FULL:
+                # The share's fault, not the records': no attempt is counted against them.
+                raise SinkUnavailable(f"the share is full ({exc.strerror})") from exc
             raise TransientError(f"share write failed ({exc.strerror})") from exc
         receipt = f"{self.workstation}/{lines[0][1]}/{name}"
         answers.extend(Delivery(out.seq, Outcome.DELIVERED, receipt=receipt) for out, _, _ in lines)
@@ -293,3 +301,7 @@ class NasSink(Sink):
             "blobs": blob_entries,
         }
         return "", _line.encode(entry) + b"\n", todo
+
+
+def _parts_written() -> None:
+    faults.point("nas.parts_written")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from agent import faults
 from agent.outbox import epoch_of, utc_text
 from agent.sink import (
     BatchTooLarge,
@@ -205,6 +206,7 @@ class SinkScheduler:
             log.exception("sink raised an unexpected error", extra={"sink": self.config.name})
             await self._failed(batch, exc, SinkState.DEGRADED, count_attempts=True)
             return False
+        faults.point("sink.sent")
         await self._settle(batch, answers)
         return True
 

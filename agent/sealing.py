@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
+from agent import faults
 from agent.chain import Seal, Sealer
 from drivers.backoff import Backoff
 from edge.errors import StoreError
@@ -100,6 +101,7 @@ class SealingTask:
         work = [(int(seq), bytes(body)) for seq, body in rows]
         before = self._sealer.last
         seals = await asyncio.to_thread(self._seal_all, work)
+        faults.point("seal.signed")
         key = self._sealer.key_id
         try:
             await self._store.apply(
