@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,22 +13,14 @@ import pytest
 
 from edge.errors import StorageFullError
 from tests.helpers import SseEvent, make_config, next_of, running, sim_device, sse_events
+from tests.reliability.tmpfs import small_tmpfs
 
 
 @contextlib.contextmanager
 def small_filesystem(path: Path, size: str) -> Iterator[Path]:
     path.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip("mounting a small tmpfs needs root (CAP_SYS_ADMIN) on this machine")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
+    with small_tmpfs(path, size) as mounted:
+        yield mounted
 
 
 def fill(path: Path) -> Path:

@@ -5,12 +5,9 @@ oracle), and no manifest ever names a part file.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import signal
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from tests.reliability.forwarding_harness import (
     wait_until,
 )
 from tests.reliability.test_forwarding_faults import report
+from tests.reliability.tmpfs import small_tmpfs
 
 FAULT_RUN = 40
 RESTART_RUN = 10
@@ -95,22 +93,6 @@ async def test_crash_at_fault_point(
     report(f"fault point {point}", figures)
 
 
-@contextlib.contextmanager
-def small_share(path: Path, size: str) -> Iterator[Path]:
-    """Mount a small tmpfs over the (existing) share directory; skipped when not allowed."""
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip("mounting a small tmpfs needs root (CAP_SYS_ADMIN) on this machine")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 def leave_free(share: Path, keep: int) -> Path:
     """A filler file taking all but about `keep` bytes of the share."""
     filler = share / "filler"
@@ -120,7 +102,7 @@ def leave_free(share: Path, keep: int) -> Path:
 
 async def test_nas_share_fills_up_then_drains(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
-        with small_share(r.nas, "1m") as share:
+        with small_tmpfs(r.nas, "1m") as share:
             (share / SENTINEL).write_text("test-share\n")
             filler = leave_free(share, 64 * 1024)
             daemon = r.start(FAULT_RUN * 4)
