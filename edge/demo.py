@@ -137,17 +137,17 @@ async def _show(
     app: App,
     sims: dict[str, SimDevice],
     payloads: dict[str, list[str]],
+    receiver_port: int,
     duration: float | None,
     out: Any,
 ) -> None:
     data_dir = app.config.data_dir
-    port = int(app.config.sinks[0].target.rsplit(":", 1)[1].strip("/"))
     storage = SqliteStorage(data_dir / "receiver" / "records.db")
     async with contextlib.AsyncExitStack() as stack:
         await storage.open()
         stack.push_async_callback(storage.close)
         trust = Trust(data_dir / "receiver" / "trust")
-        receiver = await stack.enter_async_context(serve(storage, trust, port=port))
+        receiver = await stack.enter_async_context(serve(storage, trust, port=receiver_port))
         for sim in sims.values():
             await stack.enter_async_context(sim)
         await app.ready.wait()
@@ -262,11 +262,12 @@ def run_demo(duration: float | None = None, data_dir: Path | None = None) -> int
     # Made before the daemon starts: the seals' signer certificate goes to its certs dir.
     (data_dir / "demo-certs").mkdir(mode=0o700, exist_ok=True)
     payloads = {d.name: _payloads(d.payloads, data_dir) for d in DEVICES}
-    config = from_mapping(demo_config(data_dir, sims, _free_port()), "<demo defaults>")
+    receiver_port = _free_port()
+    config = from_mapping(demo_config(data_dir, sims, receiver_port), "<demo defaults>")
     # Logs go to stderr so the record table stays readable; nothing personal is in either.
     jsonlog.setup("error", sys.stderr)
     app = App(config, source="<demo defaults>")
-    code = runner.run(app, lambda a: _show(a, sims, payloads, duration, sys.stdout))
+    code = runner.run(app, lambda a: _show(a, sims, payloads, receiver_port, duration, sys.stdout))
     if code == 0:
         print(f"demo stopped: {app.store.writer.last_seq} records committed in {data_dir}")
     return code
