@@ -32,32 +32,23 @@ RETENTION_EVERY_S = 3600.0
 PURGE_BATCH = 200
 DAY_S = 86400.0
 
-# The required deliveries of r that are not settled before the cutoff (?1).
-
-
 # A record is due when it has a required sink and every required delivery was settled
 # (delivered, or dropped by the operator) before the cutoff ?1.
-CANDIDATES_SQL = (
-    "SELECT records.seq, id, captured_at, kind, body, seals.hash FROM records"
-    " JOIN seals ON seals.seq = records.seq WHERE purged_at IS NULL"
+DUE_SQL = (
+    "purged_at IS NULL"
     " AND EXISTS (SELECT 1 FROM deliveries d JOIN sinks k ON k.name = d.sink"
     "   WHERE d.seq = records.seq AND k.required = 1)"
     " AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN sinks k ON k.name = d.sink"
     "   WHERE d.seq = records.seq AND k.required = 1"
     "   AND (d.state NOT IN ('delivered', 'dropped') OR d.delivered_at IS NULL"
     "   OR d.delivered_at > ?1))"
-    " ORDER BY records.seq LIMIT ?2"
+)
+CANDIDATES_SQL = (
+    "SELECT records.seq, id, captured_at, kind, body, seals.hash FROM records"  # noqa: S608  # constant SQL only
+    " JOIN seals ON seals.seq = records.seq WHERE " + DUE_SQL + " ORDER BY records.seq LIMIT ?2"
 )
 # The same condition, checked again inside the purge transaction.
-PURGE_SQL = (
-    "UPDATE records SET body = ?2, purged_at = ?3 WHERE seq = ?4 AND purged_at IS NULL"
-    " AND EXISTS (SELECT 1 FROM deliveries d JOIN sinks k ON k.name = d.sink"
-    "   WHERE d.seq = records.seq AND k.required = 1)"
-    " AND NOT EXISTS (SELECT 1 FROM deliveries d JOIN sinks k ON k.name = d.sink"
-    "   WHERE d.seq = records.seq AND k.required = 1"
-    "   AND (d.state NOT IN ('delivered', 'dropped') OR d.delivered_at IS NULL"
-    "   OR d.delivered_at > ?1))"
-)
+PURGE_SQL = "UPDATE records SET body = ?2, purged_at = ?3 WHERE seq = ?4 AND " + DUE_SQL  # noqa: S608  # constant SQL only
 # The next statements touch only records the purge above actually purged (?1 = its stamp).
 CLOSE_OPTIONAL_SQL = (
     "UPDATE deliveries SET state = 'dropped', last_error = 'purged by retention',"
