@@ -27,14 +27,14 @@ from receiver.storage import (
     Lookup,
     RecordOut,
     RecordPage,
-    Row,
     Storage,
     WorkstationOut,
     Workstations,
     answer_existing,
     chain_status,
     decide,
-    to_out,
+    record_out,
+    record_page,
     wanted,
 )
 
@@ -75,11 +75,6 @@ SCHEMA_LOCK = 0x6D696461735F7276
 def pg(query: str) -> str:
     """The shared SQL with PostgreSQL placeholders."""
     return query.replace("?", "%s")
-
-
-def _row(values: Sequence[Any]) -> tuple[int, Row]:
-    n, ws, seq, rid, body, prev, digest, sig, kid, at = values
-    return n, Row(ws, seq, rid, bytes(body), bytes(prev), bytes(digest), bytes(sig), kid, at)
 
 
 class PostgresStorage(Storage):
@@ -203,16 +198,14 @@ class PostgresStorage(Storage):
         async with self._conn() as conn:
             cur = await conn.execute(pg(q.GET_RECORD), (record_id,))
             row = await cur.fetchone()
-        return None if row is None else to_out(*_row(row))
+        return None if row is None else record_out(row)
 
     async def records(self, workstation: str | None, after: int, limit: int) -> RecordPage:
         query, params = q.page(workstation, after, limit)
         async with self._conn() as conn:
             cur = await conn.execute(pg(query), params)
             rows = await cur.fetchall()
-        out = [to_out(*_row(r)) for r in rows]
-        last = after if not out else (out[-1].n if workstation is None else out[-1].seq)
-        return RecordPage(out, last)
+        return record_page(rows, workstation, after)
 
     async def workstations(self) -> Workstations:
         async with self._conn() as conn:

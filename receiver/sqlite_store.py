@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from edge.wire import GENESIS, Receipt, Status
 from receiver import StorageError
@@ -19,14 +19,14 @@ from receiver.storage import (
     Lookup,
     RecordOut,
     RecordPage,
-    Row,
     Storage,
     WorkstationOut,
     Workstations,
     answer_existing,
     chain_status,
     decide,
-    to_out,
+    record_out,
+    record_page,
     wanted,
 )
 
@@ -64,11 +64,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     return conn
-
-
-def _row(values: Sequence[Any]) -> tuple[int, Row]:
-    n, ws, seq, rid, body, prev, digest, sig, kid, at = values
-    return n, Row(ws, seq, rid, bytes(body), bytes(prev), bytes(digest), bytes(sig), kid, at)
 
 
 class SqliteStorage(Storage):
@@ -157,15 +152,13 @@ class SqliteStorage(Storage):
     async def record(self, record_id: str) -> RecordOut | None:
         conn = self._r()
         row = await self._on(self._rx, lambda: conn.execute(q.GET_RECORD, (record_id,)).fetchone())
-        return None if row is None else to_out(*_row(row))
+        return None if row is None else record_out(row)
 
     async def records(self, workstation: str | None, after: int, limit: int) -> RecordPage:
         conn = self._r()
         sql, params = q.page(workstation, after, limit)
         rows = await self._on(self._rx, lambda: conn.execute(sql, params).fetchall())
-        out = [to_out(*_row(r)) for r in rows]
-        last = after if not out else (out[-1].n if workstation is None else out[-1].seq)
-        return RecordPage(out, last)
+        return record_page(rows, workstation, after)
 
     async def workstations(self) -> Workstations:
         conn = self._r()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -32,21 +32,6 @@ class Checked(NamedTuple):  # a tuple, not a dataclass: one is built per record 
     hash: bytes
     sig: bytes
     reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """A record as stored."""
-
-    workstation: str
-    seq: int
-    id: str
-    body: bytes
-    prev: bytes
-    hash: bytes
-    sig: bytes
-    key_id: str
-    received_at: float
 
 
 @dataclass(slots=True)
@@ -137,19 +122,28 @@ class ChainStatus(msgspec.Struct, frozen=True):
     chain_starts: list[int]  # seqs whose prev is the genesis hash (a new key or store)
 
 
-def to_out(n: int, row: Row) -> RecordOut:
+def record_out(values: Sequence[Any]) -> RecordOut:
+    """A row of `sql.GET_RECORD` or a page query (either driver's column types) as shown."""
+    n, ws, seq, rid, body, prev, digest, sig, kid, at = values
     return RecordOut(
         n=n,
-        id=row.id,
-        workstation=row.workstation,
-        seq=row.seq,
-        body=row.body.decode("utf-8"),
-        prev=row.prev.hex(),
-        hash=row.hash.hex(),
-        sig=row.sig.hex(),
-        key_id=row.key_id,
-        received_at=row.received_at,
+        id=rid,
+        workstation=ws,
+        seq=seq,
+        body=bytes(body).decode("utf-8"),
+        prev=bytes(prev).hex(),
+        hash=bytes(digest).hex(),
+        sig=bytes(sig).hex(),
+        key_id=kid,
+        received_at=at,
     )
+
+
+def record_page(rows: Sequence[Sequence[Any]], workstation: str | None, after: int) -> RecordPage:
+    """The page of `sql.page()` rows; `next` is by seq for one workstation, else by `n`."""
+    out = [record_out(r) for r in rows]
+    last = after if not out else (out[-1].n if workstation is None else out[-1].seq)
+    return RecordPage(out, last)
 
 
 def chain_status(
