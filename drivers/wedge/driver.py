@@ -152,19 +152,14 @@ class WedgeDocumentReader(WedgeDriver, DocumentReader):
         return lines
 
     def to_event(self, frame: Frame) -> Event | None:
-        lines = self.mrz_lines(frame)
-        if not lines:
-            return Notice("empty_read", "the reader sent a read with no MRZ lines", frame.raw)
-        if any(set(line) - MRZ_ALPHABET for line in lines):
+        if any(set(line) - MRZ_ALPHABET for line in self.mrz_lines(frame)):
             return Notice(
                 "bad_charset",
                 "characters outside the MRZ alphabet: is the reader's keyboard country "
                 f"{self.layout.name!r} as configured?",
                 frame.raw,
             )
-        return Capture(
-            CaptureKind.DOCUMENT, frame.raw, now_ms(), text="\n".join(lines), meta=frame.fields
-        )
+        return DocumentReader.to_event(self, frame)
 
 
 class WedgeBarcodeScanner(WedgeDriver, BarcodeScanner):
