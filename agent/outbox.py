@@ -25,14 +25,13 @@ from typing import Any, TextIO
 
 from edge.config import Config
 from edge.records import utc_timestamp
+from edge.store.store import DB_NAME
 
 PENDING, DELIVERED, DEAD, DROPPED = "pending", "delivered", "dead", "dropped"
-STATES = (PENDING, DELIVERED, DEAD, DROPPED)
 DROP_RECEIPT = "dropped by operator"
 # The schema version that knows the 'dropped' state (edge/store/schema.py).
 OUTBOX_SCHEMA = 3
 CLI_BUSY_TIMEOUT_MS = 10_000
-DB_NAME = "records.db"
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
