@@ -48,7 +48,6 @@ log = logging.getLogger("midas_edge.forwarding")
 STATS_EVERY_S = 1.0
 # The sealing task wakes the sinks after each batch; this is only the fallback re-check.
 SEAL_POLL_S = 1.0
-TOO_MANY_ATTEMPTS = "too many attempts"
 
 LOAD_SQL = (
     "SELECT d.seq, r.id, r.body, s.prev, s.hash, s.sig, d.attempts FROM deliveries d"
@@ -281,12 +280,12 @@ class SinkScheduler:
         limit = self._forwarding.max_attempts
         rows: list[tuple[object, ...]] = []
         exhausted: list[int] = []
+        fwd = self._forwarding
+        one = Backoff(fwd.backoff_base, fwd.backoff_cap, self._rng)
         for seq in seqs:
             attempts = self._attempts.get(seq, 0)
             if per_record:
-                fwd = self._forwarding
-                one = Backoff(fwd.backoff_base, fwd.backoff_cap, self._rng)
-                one.attempt = attempts
+                one.attempt = attempts  # the delay after this record's own count of failures
                 delay = one.next_delay()
             rows.append((now + delay, limit, error, self.config.name, seq))
             if limit > 0 and attempts + 1 >= limit:
