@@ -24,10 +24,6 @@ class SerialSettings:
     xonxoff: bool = False
     rtscts: bool = False
 
-    def describe(self) -> str:
-        stop = f"{self.stopbits:g}"
-        return f"{self.baudrate} {self.bytesize}{self.parity}{stop}"
-
 
 class Transport(ABC):
     """Bytes in and out of one device; `read()` raises DeviceUnavailable when it goes away."""
