@@ -6,54 +6,23 @@ reading: backpressure stops the reading (the pty buffer holds the rest) instead 
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from drivers.barcode.driver import BarcodeSerialDriver
 from drivers.barcode.sim import BarcodeCdcSim
 from drivers.base import HealthState
-from drivers.registry import Registry
-from edge.app import App
 from edge.documents.bcbp_gen import random_bcbp
-from edge.events import Event
+from tests.drivers.support import device_errors, drain, registry_with, stored_json, wait_for
 from tests.helpers import make_config, running
 
 READS = 400
 TODAY = datetime.now(UTC).date()
 
 
-def registry() -> Registry:
-    reg = Registry()
-    reg.register("barcode-serial", BarcodeSerialDriver)
-    return reg
-
-
-async def wait_for(predicate: Any, timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
-async def drain(sub: Any) -> list[Event]:
-    seen: list[Event] = []
-    while True:
-        try:
-            event = await asyncio.wait_for(sub.get(), 0.3)
-        except TimeoutError:
-            return seen
-        if event is not None:
-            seen.append(event)
-
-
-async def stored(app: App) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while batch := await app.store.bodies_after(len(out), 1000):
-        out.extend(json.loads(body) for _, body in batch)
-    return out
+# The whole flood through the daemon takes longer than a driver test's usual wait.
+FLOOD_TIMEOUT_S = 60.0
 
 
 async def test_a_burst_of_reads_under_backpressure_loses_nothing(
@@ -67,9 +36,9 @@ async def test_a_burst_of_reads_under_backpressure_loses_nothing(
             devices=[{"name": "scanner", "driver": "barcode-serial", "url": sim.url}],
             pipeline={"queue_size": 2},
         )
-        async with running(config, registry()) as app:
+        async with running(config, registry_with("barcode-serial", BarcodeSerialDriver)) as app:
             (sup,) = app.supervisors
-            await wait_for(lambda: sup.health.state is HealthState.READY)
+            await wait_for(lambda: sup.health.state is HealthState.READY, FLOOD_TIMEOUT_S)
             burst = b""
             for n, boarding_pass in enumerate(passes):
                 if n % 50 == 25:
@@ -77,13 +46,13 @@ async def test_a_burst_of_reads_under_backpressure_loses_nothing(
                 burst += sim.encode(boarding_pass)
             with app.hub.subscribe() as sub:
                 await sim.write(burst)  # one write: the whole burst lands at once
-                await wait_for(lambda: app.store.writer.last_seq >= READS)
+                await wait_for(lambda: app.store.writer.last_seq >= READS, FLOOD_TIMEOUT_S)
                 events = await drain(sub)
-            records = await stored(app)
+            records = await stored_json(app)
             assert sup.health.state is HealthState.READY
     assert [r["payload"]["text"] for r in records] == passes  # all of them, in order
     assert all(r["format"] == "bcbp" and r["verdict"] == "valid" for r in records)
-    errors = [json.loads(e.data) for e in events if e.type == "device_error"]
+    errors = device_errors(events)
     assert len(errors) >= READS // 50
     assert {e["code"] for e in errors} <= {"noise", "truncated", "bad_code_id"}
 
@@ -96,18 +65,18 @@ async def test_an_endless_message_is_cut_off_and_the_next_read_arrives(
         config = make_config(
             data_dir, devices=[{"name": "scanner", "driver": "barcode-serial", "url": sim.url}]
         )
-        async with running(config, registry()) as app:
+        async with running(config, registry_with("barcode-serial", BarcodeSerialDriver)) as app:
             (sup,) = app.supervisors
-            await wait_for(lambda: sup.health.state is HealthState.READY)
+            await wait_for(lambda: sup.health.state is HealthState.READY, FLOOD_TIMEOUT_S)
             with app.hub.subscribe() as sub:
                 await sim.write(b"]Q1" + b"A" * 200_000)  # a scanner that never ends its read
                 good = random_bcbp(rng, scan_date=TODAY)
                 await sim.present(good)
-                await wait_for(lambda: app.store.writer.last_seq >= 1)
+                await wait_for(lambda: app.store.writer.last_seq >= 1, FLOOD_TIMEOUT_S)
                 events = await drain(sub)
-            (record,) = await stored(app)
+            (record,) = await stored_json(app)
             assert record["payload"]["text"] == good
-            errors = [json.loads(e.data) for e in events if e.type == "device_error"]
+            errors = device_errors(events)
             assert "overflow" in {e["code"] for e in errors}
             assert all("AAAA" not in e["message"] for e in errors)
             assert sup.health.reconnects == 0
