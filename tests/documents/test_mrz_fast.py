@@ -6,10 +6,11 @@ import datetime
 import random
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.documents import mrz_gen
+from edge.documents import mrz, mrz_gen
 from edge.documents.mrz import parse_mrz
 from edge.documents.mrz_checks import reader
 from edge.documents.mrz_dates import today_context
@@ -134,6 +135,31 @@ def test_ordinary_documents_take_the_fast_path(fmt: Format, seed: int) -> None:
         variant = text.replace("\n", newline)
         result = FAST_PARSERS[len(variant)][variant[0] == "V"](variant, today_context(day))
         assert result == general
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_parse_mrz_takes_the_fast_path(fmt: Format) -> None:
+    # The fast parsers agree with the general path, so only cutting the general path off shows
+    # that `parse_mrz` reaches them (stripped text, both line breaks) and returns their answer.
+    rng, day = random.Random(fmt), datetime.date(2025, 6, 1)
+    texts: list[str] = []
+    while len(texts) < 5:
+        try:
+            texts.append(_document(rng, fmt, edgy=False))
+        except ValueError:  # a name longer than its field
+            continue
+    expected = [parse_mrz(text, today=day) for text in texts]
+    assert all(result.valid and result.format == fmt for result in expected)
+
+    def general_path(lines: list[str]) -> None:
+        raise AssertionError("took the general path")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mrz, "_line_errors", general_path)
+        for text, result in zip(texts, expected, strict=True):
+            for newline in ("\n", "\r\n"):
+                padded = " " + text.replace("\n", newline) + "\r\n"
+                assert parse_mrz(padded, today=day) == result
 
 
 @settings(max_examples=400, deadline=None)
