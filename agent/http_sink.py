@@ -6,8 +6,8 @@ Blobs go first (`HEAD` to skip the ones the server has, then `PUT`), then the ba
     413                   BatchTooLarge (the scheduler halves the batch)
     429, 503              TransientError, no earlier than Retry-After (seconds or HTTP date)
     other 5xx, timeouts   TransientError
-    400, 401, 403, 404    SinkUnavailable: the server refuses the whole exchange (version
-                          mismatch, workstation not trusted yet): the records are not at fault
+    400, 401, 403, 404,   SinkUnavailable: the server refuses the whole exchange (version
+    405, 415              mismatch, workstation not trusted yet): the records are not at fault
                           and must not become dead letters; provisioning fixes trust
     connection refused,   SinkUnavailable
     TLS failures
@@ -28,7 +28,6 @@ import ssl
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
@@ -125,9 +124,6 @@ class HttpSink(Sink):
 
     def __init__(self, config: SinkConfig, workstation: str, key_id: str) -> None:
         super().__init__(config.name)
-        parts = urlsplit(config.target)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SinkConfigError(f"sink {config.name}: target is not an http(s) URL")
         self.base = config.target.rstrip("/")
         self.workstation = workstation
         self.key_id = key_id
