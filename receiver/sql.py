@@ -6,10 +6,6 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-INSERT_RECORD = (
-    "INSERT INTO records (workstation, seq, id, body, prev, hash, sig, key_id, received_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
-)
 INSERT_BLOB = (
     "INSERT INTO blobs (sha256, data, size, received_at) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (sha256) DO NOTHING"
@@ -41,17 +37,6 @@ CHAIN_GAPS = (
     "WHERE seq - before > 1 ORDER BY seq LIMIT ?"
 )
 CHAIN_STARTS = "SELECT seq FROM records WHERE workstation = ? AND prev = ? ORDER BY seq LIMIT ?"
-
-
-# The two lookups below build `IN (?, ?, ...)` from a count: placeholders only, never values.
-def lookup_ids(count: int) -> str:
-    marks = ", ".join("?" * count)
-    return f"SELECT id, seq, hash FROM records WHERE id IN ({marks})"  # noqa: S608
-
-
-def lookup_seqs(count: int) -> str:
-    marks = ", ".join("?" * count)
-    return f"SELECT seq, hash FROM records WHERE workstation = ? AND seq IN ({marks})"  # noqa: S608
 
 
 def chunks(items: list[T], size: int = 500) -> list[list[T]]:

@@ -57,6 +57,22 @@ CREATE TABLE IF NOT EXISTS blobs (
 );
 """
 
+INSERT_RECORD = (
+    "INSERT INTO records (workstation, seq, id, body, prev, hash, sig, key_id, received_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+
+
+# The two lookups below build `IN (?, ?, ...)` from a count: placeholders only, never values.
+def _lookup_ids(count: int) -> str:
+    marks = ", ".join("?" * count)
+    return f"SELECT id, seq, hash FROM records WHERE id IN ({marks})"  # noqa: S608
+
+
+def _lookup_seqs(count: int) -> str:
+    marks = ", ".join("?" * count)
+    return f"SELECT seq, hash FROM records WHERE workstation = ? AND seq IN ({marks})"  # noqa: S608
+
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -195,10 +211,10 @@ def _ingest(
     ids, preds = wanted(records)
     lookup = Lookup()
     for part in q.chunks(ids):
-        for rid, seq, digest in conn.execute(q.lookup_ids(len(part)), part):
+        for rid, seq, digest in conn.execute(_lookup_ids(len(part)), part):
             lookup.by_id[rid] = (seq, bytes(digest))
     for seqs in q.chunks(preds):
-        for seq, digest in conn.execute(q.lookup_seqs(len(seqs)), [workstation, *seqs]):
+        for seq, digest in conn.execute(_lookup_seqs(len(seqs)), [workstation, *seqs]):
             lookup.at_seq.setdefault(seq, set()).add(bytes(digest))
     receipts = decide(records, lookup)
     rows = [
@@ -209,7 +225,7 @@ def _ingest(
     if not rows:
         return receipts
     conn.execute("SAVEPOINT batch")
-    if conn.executemany(q.INSERT_RECORD, rows).rowcount == len(rows):
+    if conn.executemany(INSERT_RECORD, rows).rowcount == len(rows):
         conn.execute("RELEASE batch")
         return receipts
     # Unreachable under BEGIN IMMEDIATE; row by row, answered like PostgreSQL's lost race if not.
@@ -219,7 +235,7 @@ def _ingest(
         if receipt.status is not Status.STORED:
             continue
         values = (workstation, rec.seq, rec.id, rec.body, rec.prev, rec.hash, rec.sig, key_id)
-        if conn.execute(q.INSERT_RECORD, (*values, received_at)).rowcount != 1:
+        if conn.execute(INSERT_RECORD, (*values, received_at)).rowcount != 1:
             digest = conn.execute("SELECT hash FROM records WHERE id = ?", (rec.id,)).fetchone()
             receipts[i] = answer_existing(rec, bytes(digest[0]))
     return receipts
