@@ -120,9 +120,7 @@ class DeviceSupervisor:
             # so), re-checked at the backoff cap in case the watch misses it.
             if self.health.state is not HealthState.FAILED:
                 self._set_state(HealthState.ABSENT, "waiting for the device to be plugged in")
-            if await self._hotplug.wait(path, self._policy.backoff_cap):
-                log.info("device plugged in", extra={"device": self.config.name})
-            return
+            delay = self._policy.backoff_cap
         if await self._hotplug.wait(path, delay):
             log.info("device plugged in", extra={"device": self.config.name})
 
