@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+import hashlib
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,3 +146,23 @@ async def states(store: Store, sink: str) -> dict[int, tuple[str, int, str | Non
         (sink,),
     )
     return {int(s): (str(st), int(a), e) for s, st, a, e in rows}
+
+
+def check_share(base: Path, bodies: Mapping[str, bytes]) -> Counter[str]:
+    """Assert a workstation's folder on a NAS share holds exactly the records `bodies` (id ->
+    stored JSON bytes): no part left, one file per record, every manifest line naming a file
+    with its record's bytes and SHA-256. Returns how many manifest lines list each id."""
+    files = [p for p in base.rglob("*") if p.is_file()]
+    assert not [p for p in files if ".part-" in p.name]
+    record_files = Counter(p.name for p in files if not p.name.startswith("manifest-"))
+    assert record_files == Counter(f"{rid}.json" for rid in bodies)
+    listed: Counter[str] = Counter()
+    for manifest in (p for p in files if p.name.startswith("manifest-")):
+        for line in manifest.read_text().splitlines():
+            entry = json.loads(line)
+            listed[entry["id"]] += 1
+            data = (base / entry["file"]).read_bytes()
+            assert data == bodies[entry["id"]]
+            assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert set(listed) == set(bodies), "the manifests' ids differ from the records'"
+    return listed

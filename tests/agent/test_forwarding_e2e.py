@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from agent.nas_sink import UNMOUNTED_ENV
 from agent.scheduler import SinkState
+from tests.agent.support import check_share
 from tests.helpers import make_config, running, sim_device
 
 RECORDS = 30
@@ -71,17 +71,5 @@ async def test_every_record_reaches_the_share_exactly_once(
     assert 'midas_sink_delivered_total{sink="nas"} 30.0' in metrics
     assert 'midas_sink_state{sink="nas",state="ok"} 1.0' in metrics
 
-    base = root / "test-ws"
-    files = [p for p in base.rglob("*") if p.is_file()]
-    assert not [p for p in files if ".part-" in p.name]
-    record_files = Counter(p.name for p in files if not p.name.startswith("manifest-"))
-    assert record_files == Counter(f"{rid}.json" for rid in bodies)
-    listed: Counter[str] = Counter()
-    for manifest in (p for p in files if p.name.startswith("manifest-")):
-        for line in manifest.read_text().splitlines():
-            entry = json.loads(line)
-            listed[entry["id"]] += 1
-            data = (base / entry["file"]).read_bytes()
-            assert data == bytes(bodies[entry["id"]])
-            assert entry["sha256"] == hashlib.sha256(data).hexdigest()
-    assert listed == Counter(bodies.keys())
+    # Every record listed once: no batch was published twice.
+    assert check_share(root / "test-ws", bodies) == Counter(bodies.keys())
