@@ -228,7 +228,9 @@ async def test_new_commits_wake_the_scheduler(data_dir: Path) -> None:
         try:
             await wait_for(lambda: _true(s.status.state is SinkState.OK))
             await add_records(store, 3)
+            # interval is an hour: only the commit's wake-up can send them within WAIT_S.
             await wait_for(lambda: _true(len(sink.seqs()) == 3))
+            assert sink.seqs() == [1, 2, 3]
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
