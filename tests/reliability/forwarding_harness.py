@@ -200,20 +200,22 @@ class Rig:
         done = lambda: len(daemon.logs("record committed")) >= count  # noqa: E731  # a short probe
         await wait_until(f"{count} records committed", done, timeout)
 
-    async def kill9(self) -> None:
-        daemon = self._current()
-        await asyncio.to_thread(daemon.kill9)
+    def _retire(self, daemon: Daemon) -> None:
+        """Keep what the exited daemon acknowledged and forget it."""
         self.acknowledged |= daemon.acknowledged()
         daemon.close()
         self.daemon = None
+
+    async def kill9(self) -> None:
+        daemon = self._current()
+        await asyncio.to_thread(daemon.kill9)
+        self._retire(daemon)
         self.figures.kills += 1
 
     async def stop(self) -> None:
         daemon = self._current()
         code = await asyncio.to_thread(daemon.terminate, STOP_TIMEOUT_S)
-        self.acknowledged |= daemon.acknowledged()
-        daemon.close()
-        self.daemon = None
+        self._retire(daemon)
         assert code == 0, f"the daemon exited with {code} on SIGTERM"
 
     def pending(self) -> int:
@@ -254,7 +256,8 @@ class Rig:
             yield self.nas
         finally:
             stray = list(self.nas.iterdir())
-            self.nas.rmdir() if not stray else None
+            if not stray:
+                self.nas.rmdir()
             assert not stray, f"written into the bare mount point: {stray[:5]}"
             away.rename(self.nas)
 

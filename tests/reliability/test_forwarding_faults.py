@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.reliability.faultproxy import Mode
@@ -50,29 +51,28 @@ async def test_blackhole_then_recovery(tmp_path: Path) -> None:
     report("blackhole", figures)
 
 
+async def through(r: Rig, mode: Mode, what: str, seen: Callable[[], int]) -> Figures:
+    """A run that starts under `mode` and passes again once the proxy did `what` 3 times."""
+    await r.proxy.set(mode)
+    r.start(PER_RUN)
+    await r.ready()
+    await r.committed(PER_RUN)
+    await wait_until(f"3 {what}", lambda: seen() >= 3, FAULT_TIMEOUT_S)
+    await r.proxy.set(Mode.PASS)
+    return await finish(r)
+
+
 async def test_resets_mid_stream(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         r.proxy.reset_after = 700  # inside the request body of a batch
-        await r.proxy.set(Mode.RESET)
-        r.start(PER_RUN)
-        await r.ready()
-        await r.committed(PER_RUN)
-        await wait_until("3 resets", lambda: r.proxy.resets >= 3, FAULT_TIMEOUT_S)
-        await r.proxy.set(Mode.PASS)
-        figures = await finish(r)
+        figures = await through(r, Mode.RESET, "resets", lambda: r.proxy.resets)
     assert figures.proxy["resets"] >= 3
     report("resets", figures)
 
 
 async def test_lost_acks_are_answered_as_duplicates(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
-        await r.proxy.set(Mode.LOST_ACK)
-        r.start(PER_RUN)
-        await r.ready()
-        await r.committed(PER_RUN)
-        await wait_until("3 lost acks", lambda: r.proxy.lost_acks >= 3, FAULT_TIMEOUT_S)
-        await r.proxy.set(Mode.PASS)
-        figures = await finish(r)
+        figures = await through(r, Mode.LOST_ACK, "lost acks", lambda: r.proxy.lost_acks)
     assert figures.proxy["lost_acks"] >= 3
     # The server committed each of those batches; the resend was answered "duplicate".
     assert figures.receiver_duplicates_answered > 0
