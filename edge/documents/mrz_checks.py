@@ -46,16 +46,6 @@ def _chunker(
     return struct.Struct("".join(fmt)).unpack
 
 
-def _digits(layout: Layout) -> Callable[[bytes], tuple[int, ...]]:
-    """Unpacks the values at the layout's check-digit positions, in MRZ order."""
-    fmt, pos = [], 0
-    for digit in sorted(p for p in layout.check_digit_positions() if p >= 0):
-        fmt.append(f"{digit - pos}xB")
-        pos = digit + 1
-    fmt.append(f"{layout.width * layout.height - pos}x")
-    return struct.Struct("".join(fmt)).unpack
-
-
 def reader(
     layout: Layout, items: Iterable[tuple[int, str]], newline: str = ""
 ) -> Callable[[bytes], tuple[int, ...]]:
@@ -74,6 +64,11 @@ def reader(
     total = layout.width * layout.height + (layout.height - 1) * len(newline)
     fmt.append(f"{total - at}x")
     return struct.Struct("".join(fmt)).unpack
+
+
+def _digits(layout: Layout) -> Callable[[bytes], tuple[int, ...]]:
+    """Unpacks the values at the layout's check-digit positions, in MRZ order."""
+    return reader(layout, [(p, "B") for p in sorted(layout.check_digit_positions()) if p >= 0])
 
 
 def _span(field: Field | None) -> tuple[int, int]:
