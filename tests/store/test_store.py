@@ -16,7 +16,7 @@ from edge.errors import StorageFullError, StoreVersionError
 from edge.records import BlobRef, Record
 from edge.store import Store
 from edge.store.db import _salvage_last_seq
-from edge.store.schema import LATEST
+from edge.store.schema import LATEST, MIGRATIONS
 from tests.helpers import make_record
 
 
@@ -231,3 +231,32 @@ async def test_a_sink_removed_from_the_config_is_no_longer_required(data_dir: Pa
     async with Store(data_dir, quota=1 << 30, min_free=0, sinks=both) as store:
         rows = await store.query("SELECT name, required FROM sinks ORDER BY name")
     assert rows == [("nas", 1), ("region", 1)]  # configured again: required again
+
+
+async def test_a_v1_store_keeps_its_deliveries_and_learns_the_dropped_state(
+    data_dir: Path,
+) -> None:
+    # Migration 3 rebuilds the deliveries table (SQLite cannot alter a CHECK): rows must survive.
+    with sqlite3.connect(data_dir / "records.db") as conn:
+        for statement in MIGRATIONS[0][1]:
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO records (seq, id, captured_at, device, kind, body)"
+            " VALUES (1, 'r-1', '2026-01-01T00:00:00.000Z', 'reader', 'document', x'7b7d')"
+        )
+        conn.execute("INSERT INTO sinks VALUES ('nas', 1, '2026-01-01T00:00:00.000Z')")
+        conn.execute(
+            "INSERT INTO deliveries (sink, seq, state, attempts, last_error)"
+            " VALUES ('nas', 1, 'dead', 3, 'conflict')"
+        )
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    async with Store(data_dir, quota=1 << 30, min_free=0, sinks=[("nas", True)]) as store:
+        rows = await store.query("SELECT sink, seq, state, attempts, last_error FROM deliveries")
+        assert rows == [("nas", 1, "dead", 3, "conflict")]
+    with sqlite3.connect(data_dir / "records.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+        conn.execute("UPDATE deliveries SET state = 'dropped' WHERE seq = 1")
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("UPDATE deliveries SET state = 'lost' WHERE seq = 1")
+    conn.close()
