@@ -36,17 +36,15 @@ _json = msgspec.json.Encoder()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _answer(value: object, status: int = 200) -> web.Response:
-    return web.Response(body=_json.encode(value), status=status, content_type="application/json")
+def _answer(
+    value: object, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    body = _json.encode(value)
+    return web.Response(body=body, status=status, content_type="application/json", headers=headers)
 
 
 def _error(status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=_json.encode({"error": reason}),
-        status=status,
-        content_type="application/json",
-        headers=headers,
-    )
+    return _answer({"error": reason}, status, headers)
 
 
 @web.middleware
