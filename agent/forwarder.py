@@ -35,7 +35,6 @@ class Forwarder:
         sink_factory: SinkFactory | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.config = config
         workstation = config.workstation.id
 
         def default_factory(sink: SinkConfig) -> Sink:
