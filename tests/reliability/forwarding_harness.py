@@ -236,11 +236,15 @@ class Rig:
         self.figures.kills_in_flight += 1
         await self.proxy.set(Mode.PASS)
 
+    def parts(self) -> list[Path]:
+        """The `.part-*` files (unpublished writes) anywhere on the share."""
+        return [p for p in self.nas.rglob("*") if ".part-" in p.name]
+
     def age_parts(self) -> int:
         """Make the `.part-*` files a kill -9 left on the share stale (older than the sink's limit),
         so the next start must remove them; how many there were."""
         old = time.time() - STALE_PART_S - 60
-        parts = [p for p in self.nas.rglob("*") if ".part-" in p.name]
+        parts = self.parts()
         for part in parts:
             os.utime(part, (old, old))
         self.figures.stale_parts += len(parts)
@@ -304,7 +308,7 @@ class Rig:
 
         base = self.nas / WORKSTATION
         files = [p for p in base.rglob("*") if p.is_file()]
-        assert not [p for p in files if ".part-" in p.name]
+        assert not self.parts()
         record_files = Counter(p.name for p in files if not p.name.startswith("manifest-"))
         figures.nas_files = sum(record_files.values())
         assert record_files == Counter(f"{rid}.json" for rid in records)
@@ -358,6 +362,11 @@ async def rig(tmp: Path, *, lifetime: float = 300.0, seed: int = 0) -> AsyncIter
                     r.daemon.close()
     finally:
         await storage.close()
+
+
+def report(name: str, figures: Figures) -> None:
+    """Print a scenario's figures (shown with -s)."""
+    print(f"\n{name}: {json.dumps(figures.__dict__, sort_keys=True)}")
 
 
 def rng(seed: int) -> random.Random:

@@ -21,10 +21,10 @@ from tests.reliability.forwarding_harness import (
     Figures,
     Rig,
     query,
+    report,
     rig,
     wait_until,
 )
-from tests.reliability.test_forwarding_faults import report
 from tests.reliability.tmpfs import small_tmpfs
 
 FAULT_RUN = 40
@@ -32,10 +32,6 @@ RESTART_RUN = 10
 DEATH_TIMEOUT_S = 30.0
 FULL_TIMEOUT_S = 30.0
 POINTS = ("sink.sent", "nas.parts_written", "nas.before_manifest", "seal.signed")
-
-
-def parts(r: Rig) -> list[Path]:
-    return [p for p in r.nas.rglob("*") if ".part-" in p.name]
 
 
 def manifest_files(r: Rig) -> list[str]:
@@ -80,7 +76,7 @@ async def test_crash_at_fault_point(
         await r.kill9()  # already dead: collects its log and acknowledged ids
         assert r.acknowledged, "no record was committed before the fault point"
         if point == "nas.parts_written":
-            assert parts(r), "the crash left no part file"
+            assert r.parts(), "the crash left no part file"
         if point == "nas.before_manifest":
             assert list(r.nas.rglob("*.json")), "the crash came before the record files"
             assert not list(r.nas.rglob("manifest-*")), "a manifest was published"

@@ -8,23 +8,18 @@ MIDAS_FORWARD_SEED the random seed. Every scenario ends with the oracle (forward
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.reliability.faultproxy import Mode
-from tests.reliability.forwarding_harness import Figures, Rig, rig, rng, wait_until
+from tests.reliability.forwarding_harness import Figures, Rig, report, rig, rng, wait_until
 
 KILLS = int(os.environ.get("MIDAS_FORWARD_KILLS", "3"))
 SEED = int(os.environ.get("MIDAS_FORWARD_SEED", "1"))
 PER_RUN = 60
 KILL_RUN = 150
 FAULT_TIMEOUT_S = 30.0
-
-
-def report(name: str, figures: Figures) -> None:
-    print(f"\n{name}: {json.dumps(figures.__dict__, sort_keys=True)}")
 
 
 async def finish(r: Rig, count: int = 10) -> Figures:
