@@ -120,8 +120,6 @@ def _code(text: str, default: str) -> str:
 class HttpSink(Sink):
     """Sends batches to a regional receiver's `POST /v1/batches` with one client session."""
 
-    kind = "http"
-
     def __init__(self, config: SinkConfig, workstation: str, key_id: str) -> None:
         super().__init__(config.name)
         self.base = config.target.rstrip("/")

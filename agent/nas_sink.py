@@ -73,8 +73,6 @@ class _Head(msgspec.Struct):
 class NasSink(Sink):
     """Delivers batches into `config.target`, a mounted share with the sentinel at its root."""
 
-    kind = "nas"
-
     def __init__(
         self,
         config: SinkConfig,

@@ -87,8 +87,6 @@ class Delivery:
 class Sink(ABC):
     """One delivery target. `open()`/`close()` are idempotent; `send()` never blocks the loop."""
 
-    kind: str = ""
-
     def __init__(self, name: str) -> None:
         self.name = name
 

@@ -63,8 +63,6 @@ async def deliver_all(batch: Sequence[Outgoing]) -> list[Delivery]:
 class ScriptedSink(Sink):
     """A sink whose answers the test scripts: each send pops the next script, else `default`."""
 
-    kind = "test"
-
     def __init__(self, name: str, default: Script = deliver_all) -> None:
         super().__init__(name)
         self.default = default
