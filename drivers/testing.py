@@ -9,7 +9,8 @@ a capture must look for each) and its tests run every check of `CHECKS`:
 
 Checks: lifecycle and health, identity, exact raw bytes per read, byte-at-a-time and
 USB-sized chunks with gaps, two reads in one write, duplicate reads, noise before a frame,
-truncated frames, unplug → DeviceUnavailable, replug, unknown options and commands refused.
+truncated frames, unplug → DeviceUnavailable (no reopen while unplugged), replug, unknown
+options and commands refused.
 """
 
 from __future__ import annotations
@@ -222,6 +223,12 @@ async def check_unplug_and_replug(case: Case, scratch: Path) -> None:
             pass
         assert h.driver is not None
         await h.driver.close()
+        try:
+            await h.driver.open()
+        except DeviceUnavailable:
+            pass
+        else:
+            raise AssertionError("reopening an unplugged device must fail")
         await h.sim.replug()
         h.driver = case.driver(h.sim.url, {**h.sim.options(), **case.options})
         await h.driver.open()

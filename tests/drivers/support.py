@@ -8,12 +8,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from drivers.base import Capture, CaptureKind, DeviceUnavailable, Driver
+from drivers.base import Capture, CaptureKind, Driver
 from drivers.registry import Registry
 from drivers.sim.device import SimDevice
-from drivers.testing import next_capture, next_event
 from edge.app import App
 from edge.events import Event, Subscription
 from edge.records import Record, decode
@@ -89,30 +86,6 @@ def chunks(data: bytes, rng: random.Random, low: int = 1, high: int = 64) -> lis
         out.append(data[at : at + size])
         at += size
     return out
-
-
-async def unplug_and_replug(
-    sim: SimDevice, make_driver: Callable[[], Driver], first: str, second: str
-) -> None:
-    """A read, an unplug (DeviceUnavailable, and no reopen while unplugged), a replug and a
-    read through a new driver."""
-    driver = make_driver()
-    await driver.open()
-    events = driver.events()
-    await sim.present(first)
-    capture, _ = await next_capture(events)
-    assert capture.payload == as_bytes(first)
-    await sim.unplug()
-    with pytest.raises(DeviceUnavailable):
-        await next_event(events)
-    await driver.close()
-    with pytest.raises(DeviceUnavailable):
-        await driver.open()
-    await sim.replug()
-    async with make_driver() as again:
-        await sim.present(second)
-        capture, _ = await next_capture(again.events())
-        assert capture.payload == as_bytes(second)
 
 
 def as_bytes(item: str | bytes) -> bytes:

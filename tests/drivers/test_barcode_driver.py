@@ -17,7 +17,7 @@ from drivers.honeywell import MenuRefused
 from drivers.registry import Registry
 from drivers.testing import CHECKS, Case, Check, check_names, next_capture, next_event
 from edge.documents.bcbp_gen import random_bcbp
-from tests.drivers.support import device, expect_barcode, stored, unplug_and_replug, wait_for
+from tests.drivers.support import device, expect_barcode, stored, wait_for
 from tests.helpers import make_config, running
 
 TODAY = datetime.now(UTC).date()
@@ -209,13 +209,6 @@ async def test_garbage_and_cut_reads_are_notices_and_nothing_is_lost(tmp_path: P
         assert capture.payload == SAMPLES[2].encode()
         assert driver.health().errors == 2
         assert driver.health().reads == 1
-
-
-async def test_unplug_is_device_unavailable_and_replug_reads_again(tmp_path: Path) -> None:
-    async with BarcodeCdcSim(link=tmp_path / "bc") as sim:
-        await unplug_and_replug(
-            sim, lambda: BarcodeSerialDriver(sim.url, sim.options()), SAMPLES[0], SAMPLES[2]
-        )
 
 
 async def test_end_to_end_boarding_pass_and_binary_seal(data_dir: Path, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from drivers.honeywell import MenuRefused
 from drivers.registry import Registry
 from drivers.testing import CHECKS, Case, Check, check_names, next_capture, next_event
 from edge.documents.bcbp_gen import random_bcbp
-from tests.drivers.support import expect_barcode, stored, unplug_and_replug, wait_for
+from tests.drivers.support import expect_barcode, stored, wait_for
 from tests.helpers import make_config, running
 
 TODAY = datetime.now(UTC).date()
@@ -158,11 +158,6 @@ async def test_a_read_whose_rest_never_comes_is_a_notice() -> None:
         await sim.present(SAMPLES[1])
         capture, _ = await next_capture(events)
         assert capture.payload == SAMPLES[1].encode()
-
-
-async def test_unplug_and_replug() -> None:
-    async with HidPosSim() as sim:
-        await unplug_and_replug(sim, lambda: HidPosDriver(sim.url), SAMPLES[0], SAMPLES[2])
 
 
 async def test_reports_in_bursts_with_gaps() -> None:
