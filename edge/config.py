@@ -150,8 +150,9 @@ class SinkConfig(_Section):
             self.batch_bytes = parse_size(self.batch_bytes)
         except ValueError as exc:
             raise _bad("batch_bytes", str(exc)) from None
-        if self.timeout <= 0 or self.interval <= 0:
-            raise _bad("timeout", "expected timeout and interval above zero")
+        for key in ("timeout", "interval"):
+            if getattr(self, key) <= 0:
+                raise _bad(key, f"expected {key} above zero (seconds)")
         if "/" in self.sentinel or not self.sentinel:
             raise _bad("sentinel", "expected a file name at the share's root")
 

@@ -190,6 +190,7 @@ def test_usage_error_exits_2() -> None:
         ({"target": "http://r.example/", "batch_records": 0}, "batch_records", "between 1"),
         ({"target": "http://r.example/", "batch_bytes": "lots"}, "batch_bytes", "size such as"),
         ({"target": "http://r.example/", "timeout": 0}, "timeout", "above zero"),
+        ({"target": "http://r.example/", "interval": -1}, "interval", "above zero"),
     ],
 )
 def test_sink_transport_options_are_checked(
