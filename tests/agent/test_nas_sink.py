@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -132,6 +133,24 @@ async def test_a_different_file_under_the_same_name_is_a_conflict(tmp_path: Path
     last = max(manifests(root), key=lambda p: p.name)
     ids = [json.loads(line)["id"] for line in last.read_text().splitlines()]
     assert ids == [batch[0].id, batch[2].id]
+
+
+async def test_a_missing_image_or_an_unreadable_body_rejects_only_its_record(
+    tmp_path: Path,
+) -> None:
+    root = share(tmp_path)
+    gone = BlobFile("ab" * 32, "image/jpeg", 6, str(tmp_path / "no-such-image"))
+    garbled = dataclasses.replace(outgoing(2), body=b"not json")
+    batch = [outgoing(0), outgoing(1, gone), garbled]
+    answers = await sink(root).send(batch)
+    assert [(a.seq, a.outcome, a.reason) for a in answers] == [
+        (1, Outcome.DELIVERED, ""),
+        (2, Outcome.REJECTED, "blob_missing"),
+        (3, Outcome.REJECTED, "unreadable_record"),
+    ]
+    (manifest,) = manifests(root)
+    assert [json.loads(line)["id"] for line in manifest.read_text().splitlines()] == [batch[0].id]
+    assert not list((root / "test-ws").rglob(f"{batch[1].id}.json"))
 
 
 async def test_a_bare_directory_is_refused_by_default(tmp_path: Path) -> None:
