@@ -131,7 +131,6 @@ class Figures:
     nas_files: int = 0
     nas_manifest_repeats: int = 0
     stale_parts: int = 0
-    duplicates_after_dedup: int = 0
     proxy: dict[str, int] = field(default_factory=dict)
 
 
@@ -322,9 +321,6 @@ class Rig:
                 assert entry["sha256"] == hashlib.sha256(data).hexdigest()
         assert set(listed) == set(records), "the manifests' ids differ from the store's"
         figures.nas_manifest_repeats = sum(listed.values()) - len(listed)
-        figures.duplicates_after_dedup = (len(received) - len(ids)) + (
-            figures.nas_files - len(record_files)
-        )
         figures.proxy = {
             "connections": self.proxy.connections,
             "resets": self.proxy.resets,
