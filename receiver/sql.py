@@ -40,7 +40,7 @@ CHAIN_STARTS = "SELECT seq FROM records WHERE workstation = ? AND prev = ? ORDER
 
 
 def chunks(items: list[T], size: int = 500) -> list[list[T]]:
-    """`IN` lists stay below SQLite's variable limit."""
+    """Slices of `size`: SQLite `IN` lists and PostgreSQL multi-row INSERTs stay within limits."""
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
