@@ -283,7 +283,9 @@ class MenuState:
     values: dict[str, str]
 
     def answer(self, body: bytes, *, refuse: bool = False) -> bytes:
-        """The reply to a menu command body (`refuse`: NAK every sub-command)."""
+        """The reply to a menu command body (`refuse`: NAK every sub-command, change nothing)."""
+        # A refused command is answered from a copy of the settings, so it changes nothing.
+        state = MenuState(self.allowed, dict(self.values)) if refuse else self
         text, term = body[:-1].decode("ascii", "replace"), body[-1:]
         reply = bytearray()
         tag = ""
@@ -292,7 +294,7 @@ class MenuState:
             if sep != ",":
                 tag, rest = item[:3].upper(), item[3:]
             subtag, data = rest[:3].upper(), rest[3:]
-            value, status = self._one(tag + subtag, data)
+            value, status = state._one(tag + subtag, data)
             echo = (sep if n else "") + ("" if sep == "," else tag) + subtag + value
             reply += echo.encode("ascii", "replace")
             reply.append(NAK if refuse else status)

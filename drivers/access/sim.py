@@ -67,10 +67,7 @@ class AccessStxSim(SimDevice):
             self.commands.append(command.raw)
             if command.kind != "menu":
                 continue  # no serial trigger documented for these readers: ignored
-            refuse = self.fail_commands > 0
-            if refuse:
-                self.fail_commands -= 1
-            self.reply(self.menu.answer(command.body, refuse=refuse))
+            self.reply(self.menu.answer(command.body, refuse=self.take_failure()))
 
     def on_unplug(self) -> None:
         self.inbox.clear()

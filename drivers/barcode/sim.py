@@ -160,11 +160,6 @@ class BarcodeCdcSim(SimDevice):
     def _command(self, command: honeywell.HostCommand) -> None:
         self.commands.append(command.raw)
         if command.kind == "menu":
-            refuse = self.fail_commands > 0
-            if refuse:
-                self.fail_commands -= 1
-            # A refused command changes nothing: answer it from a copy of the settings.
-            state = honeywell.MenuState(self.menu.allowed, dict(self.menu.values))
-            self.reply((state if refuse else self.menu).answer(command.body, refuse=refuse))
+            self.reply(self.menu.answer(command.body, refuse=self.take_failure()))
         else:
             self.triggers.append("on" if command.kind == "trigger" else "off")

@@ -134,9 +134,7 @@ class HidPosSim(SimDevice):
         self.host_sent.extend(report)
         if report[:1] == bytes([TRIGGER_ID]) and len(report) >= 2:
             self.commands.append(report)
-            if self.fail_commands:
-                self.fail_commands -= 1  # missed, as by a scanner that was busy
-            else:
+            if not self.take_failure():  # a refused trigger is missed, as by a busy scanner
                 self.actions.append(ACTIONS.get(report[1], f"0x{report[1]:02x}"))
         elif report[:1] == bytes([COMMAND_ID]) and len(report) >= 2:
             self.inbox.extend(report[2 : 2 + report[1]])
@@ -148,10 +146,5 @@ class HidPosSim(SimDevice):
         if command.kind != "menu":
             self.actions.append(command.kind)
             return
-        refuse = self.fail_commands > 0
-        if refuse:
-            self.fail_commands -= 1
-        # A refused command changes nothing: answer it from a copy of the settings.
-        state = honeywell.MenuState(self.menu.allowed, dict(self.menu.values))
-        answer = (state if refuse else self.menu).answer(command.body, refuse=refuse)
+        answer = self.menu.answer(command.body, refuse=self.take_failure())
         self.reply(input_reports(answer))  # an empty AIM id: not a barcode

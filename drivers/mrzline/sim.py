@@ -122,10 +122,7 @@ class HoneywellOcrSim(SimDevice):
         for command in take_commands(self.inbox):
             self.commands.append(command.raw)
             if command.kind == "menu":
-                refuse = self.fail_commands > 0
-                if refuse:
-                    self.fail_commands -= 1
-                self.reply(self.menu.answer(command.body, refuse=refuse))
+                self.reply(self.menu.answer(command.body, refuse=self.take_failure()))
             elif command.kind == "trigger":
                 self.triggers += 1
                 self.triggered = True

@@ -70,8 +70,7 @@ class RteSim(SimDevice):
         while (at := self.inbox.find(DEFAULT_ENABLE)) >= 0:
             del self.inbox[: at + len(DEFAULT_ENABLE)]
             self.commands.append(DEFAULT_ENABLE)
-            if self.fail_commands:
-                self.fail_commands -= 1
+            if self.take_failure():
                 continue  # ignored, as by a reader that missed the command
             self.enables += 1
             self.enabled = True

@@ -153,6 +153,13 @@ class SimDevice:
         """The next `n` host commands are refused (or ignored, where the family has no NAK)."""
         self.fail_commands = n
 
+    def take_failure(self) -> bool:
+        """Whether the command at hand is refused (a `fail_next` is pending); uses one up."""
+        if self.fail_commands <= 0:
+            return False
+        self.fail_commands -= 1
+        return True
+
     async def present(self, item: str | bytes, *, repeat: int = 1, truncate: int = 0) -> bytes:
         """Present a document or barcode: send the frame(s) the device would (returned)."""
         frame = self.encode(item)

@@ -181,6 +181,7 @@ async def test_menu_commands_and_configure(tmp_path: Path) -> None:
             sim.fail_next(1)
             with pytest.raises(MenuRefused, match="nak"):
                 await driver.command("menu", text="AISBAU5!")
+            assert sim.menu.values["AISBAU"] == "9"  # the refused command changed nothing
             with pytest.raises(NotSupported):
                 await driver.command("trigger")
             assert sim.commands == [

@@ -83,7 +83,7 @@ def test_device_side_command_parsing_and_answers() -> None:
     assert state.answer(b"TRGMOD?.") == b"TRGMOD0\x06."
     assert state.answer(b"TRGMOD*.") == b"TRGMOD0|3\x06."
     assert state.answer(b"OCRENA1.", refuse=True) == b"OCRENA1\x15."
-    assert state.values["OCRENA"] == "1"  # the simulator applies it; the reply says NAK
+    assert state.values["OCRENA"] == "0"  # a refused command changes nothing
 
 
 # -- driver + simulator ------------------------------------------------------------------------
