@@ -27,7 +27,7 @@ from edge.config import from_mapping
 from edge.notify import Notifier
 from edge.records import Record
 
-# (profile, driver options beyond the simulator's own)
+# Simulator profiles measured: one serial MRZ reader, one CDC barcode scanner.
 FAMILIES = ("rte-native", "barcode-cdc")
 
 
