@@ -22,7 +22,6 @@ from receiver.storage import (
     Storage,
     WorkstationOut,
     Workstations,
-    answer_existing,
     chain_status,
     decide,
     record_out,
@@ -224,18 +223,8 @@ def _ingest(
     ]
     if not rows:
         return receipts
-    conn.execute("SAVEPOINT batch")
-    if conn.executemany(INSERT_RECORD, rows).rowcount == len(rows):
-        conn.execute("RELEASE batch")
-        return receipts
-    # Unreachable under BEGIN IMMEDIATE; row by row, answered like PostgreSQL's lost race if not.
-    conn.execute("ROLLBACK TO batch")
-    conn.execute("RELEASE batch")
-    for i, (rec, receipt) in enumerate(zip(records, receipts, strict=True)):
-        if receipt.status is not Status.STORED:
-            continue
-        values = (workstation, rec.seq, rec.id, rec.body, rec.prev, rec.hash, rec.sig, key_id)
-        if conn.execute(INSERT_RECORD, (*values, received_at)).rowcount != 1:
-            digest = conn.execute("SELECT hash FROM records WHERE id = ?", (rec.id,)).fetchone()
-            receipts[i] = answer_existing(rec, bytes(digest[0]))
+    if conn.executemany(INSERT_RECORD, rows).rowcount != len(rows):
+        # BEGIN IMMEDIATE holds the write lock since the lookups: no other writer inserted one of
+        # these ids meanwhile. Roll back and say so rather than answer from a wrong lookup.
+        raise StorageError("sqlite: a record the lookups did not see was already stored")
     return receipts

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import logging
+import sqlite3
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,6 +19,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.chain import Sealer
 from agent.sink import Outgoing
 from edge.wire import MAX_BATCH_BYTES, Batch, Receipt, receipts_decoder
+from receiver import StorageError
+from receiver.checks import Trust, check
+from receiver.sqlite_store import SqliteStorage
 from receiver.storage import Storage
 from tests.receiver.support import Workstation, body_of, gz
 
@@ -211,3 +217,24 @@ async def test_storage_failure_is_503_with_retry_after(
     async with http.get(f"{url}/v1/health") as resp:
         assert resp.status == 503
         assert resp.headers["Retry-After"] == "5"
+
+
+async def test_sqlite_batch_whose_insert_falls_short_rolls_back(
+    tmp_path: Path, trust_dir: Path, ws: Workstation
+) -> None:
+    store = SqliteStorage(tmp_path / "short.db")
+    await store.open()
+    try:
+        # A trigger drops one row silently: the insert count no longer matches the decisions.
+        with contextlib.closing(sqlite3.connect(store.path)) as conn:
+            conn.execute(
+                "CREATE TRIGGER drop_seq_2 BEFORE INSERT ON records WHEN NEW.seq = 2 "
+                "BEGIN SELECT RAISE(IGNORE); END"
+            )
+            conn.commit()
+        batch = check(gz(ws.batch(ws.records(3))), "gzip", Trust(trust_dir))
+        with pytest.raises(StorageError, match="already stored"):
+            await store.ingest(batch.workstation, batch.key_id, batch.records, 0.0)
+        assert (await store.records(None, 0, 10)).records == []
+    finally:
+        await store.close()
