@@ -75,29 +75,33 @@ def _tables(reads: Reads) -> list[list[int]]:
     return [table for _, _, table in reads]
 
 
+def _checked(layout: Layout) -> tuple[list[tuple[int, str]], list[list[int]]]:
+    """`reader` items of the number, its check digit and both dates; the number's tables."""
+    number = layout.number
+    reads = pairs(number.start, number.end)
+    items = [*_items(reads), (number.end, "B"), *_date(layout.birth), *_date(layout.expiry)]
+    return items, _tables(reads)
+
+
 def _td3(newline: str) -> FastParser:
     layout = LAYOUTS["td3"]
-    number_field, personal_field = layout.number, layout.personal
+    personal_field = layout.personal
     assert personal_field is not None
     assert layout.composite_cd is not None
     assert layout.composite_phase(personal_field.start) == 0  # as for its own check digit
     _check_composite(layout)
-    number_reads = pairs(number_field.start, number_field.end)
+    checked, (t0, t1, t2, t3, t4) = _checked(layout)
     personal_reads = pairs(personal_field.start, personal_field.end)
     read = reader(
         layout,
         [
-            *_items(number_reads),
-            (number_field.end, "B"),
-            *_date(layout.birth),
-            *_date(layout.expiry),
+            *checked,
             *_items(personal_reads),
             (personal_field.end, "B"),
             (layout.composite_cd, "B"),
         ],
         newline,
     )
-    t0, t1, t2, t3, t4 = _tables(number_reads)
     u0, u1, u2, u3, u4, u5, u6 = _tables(personal_reads)
     fullmatch = _compile(layout, newline)
     codes, passed = _codes(layout), ALL_PASSED["td3"]
@@ -164,21 +168,10 @@ def _td3(newline: str) -> FastParser:
 
 def _td1(newline: str) -> FastParser:
     layout = LAYOUTS["td1"]
-    number_field = layout.number
     assert layout.composite_cd is not None
     _check_composite(layout)
-    number_reads = pairs(number_field.start, number_field.end)
-    read = reader(
-        layout,
-        [
-            *_items(number_reads),
-            (number_field.end, "B"),
-            *_date(layout.birth),
-            *_date(layout.expiry),
-            (layout.composite_cd, "B"),
-        ],
-        newline,
-    )
+    checked, (t0, t1, t2, t3, t4) = _checked(layout)
+    read = reader(layout, [*checked, (layout.composite_cd, "B")], newline)
     # The optional data count only in the composite: their tables start at its weight there.
     optional_reads = [
         read
@@ -186,7 +179,6 @@ def _td1(newline: str) -> FastParser:
         for read in pairs(start, end, layout.composite_phase(start))
     ]
     read_optional = reader(layout, _items(optional_reads), newline)
-    t0, t1, t2, t3, t4 = _tables(number_reads)
     u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13 = _tables(optional_reads)
     fullmatch = _compile(layout, newline)
     codes, passed = _codes(layout), ALL_PASSED["td1"]
@@ -256,11 +248,9 @@ def _two_line(layout: Layout, newline: str, french: FastParser | None = None) ->
 
     A TD2 parser hands a text starting with ``IDFRA`` to `french`, as `detect_layout` does.
     """
-    fmt, number_field = layout.format, layout.number
-    number_reads = pairs(number_field.start, number_field.end)
-    checked = [*_items(number_reads), (number_field.end, "B"), *_date(layout.birth)]
-    read = reader(layout, [*checked, *_date(layout.expiry)], newline)
-    t0, t1, t2, t3, t4 = _tables(number_reads)
+    fmt = layout.format
+    checked, (t0, t1, t2, t3, t4) = _checked(layout)
+    read = reader(layout, checked, newline)
     (_, start, end) = layout.optional[0]
     optional_reads: Reads = []
     if layout.composite_cd is not None:
