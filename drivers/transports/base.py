@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -11,6 +13,17 @@ from drivers.base import DeviceUnavailable
 # A write that the device does not take within this time means the device is gone or stuck.
 WRITE_TIMEOUT_S = 2.0
 READ_CHUNK = 4096
+# Errors that mean the device is gone (unplugged, pty master closed, USB reset).
+GONE_ERRNOS = frozenset({errno.EIO, errno.ENODEV, errno.ENXIO, errno.EBADF, errno.EPIPE})
+
+
+def os_reason(exc: BaseException) -> str:
+    """Why an OS call on a device failed, in a few words (never the data it carried)."""
+    if isinstance(exc, OSError) and exc.errno in GONE_ERRNOS:
+        return os.strerror(exc.errno)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import os
 import termios
 from dataclasses import replace
@@ -19,12 +18,15 @@ from pathlib import Path
 import serial
 
 from drivers.base import DeviceUnavailable
-from drivers.transports.base import READ_CHUNK, WRITE_TIMEOUT_S, SerialSettings, Transport
+from drivers.transports.base import (
+    READ_CHUNK,
+    WRITE_TIMEOUT_S,
+    SerialSettings,
+    Transport,
+    os_reason,
+)
 from drivers.transports.fdwait import FdWaiter
 from drivers.transports.sysfs import usb_hints
-
-# Errors that mean the device is gone (unplugged, pty master closed, USB reset).
-_GONE = {errno.EIO, errno.ENODEV, errno.ENXIO, errno.EBADF, errno.EPIPE}
 
 
 class SerialTransport(Transport):
@@ -53,7 +55,7 @@ class SerialTransport(Transport):
                     raise
                 port = await self._open_port(replace(self.settings, bytesize=8, parity="N"))
         except (serial.SerialException, OSError, ValueError, termios.error) as exc:
-            raise DeviceUnavailable(f"cannot open {self.path}: {_reason(exc)}") from exc
+            raise DeviceUnavailable(f"cannot open {self.path}: {os_reason(exc)}") from exc
         self._port = port
         self._fd = port.fileno()
         os.set_blocking(self._fd, False)
@@ -96,7 +98,7 @@ class SerialTransport(Transport):
             except BlockingIOError:
                 data = b""
             except OSError as exc:
-                raise DeviceUnavailable(f"{self.path} went away ({_reason(exc)})") from exc
+                raise DeviceUnavailable(f"{self.path} went away ({os_reason(exc)})") from exc
             if data:
                 return data
             # With VMIN=VTIME=0 a tty read returns nothing rather than EAGAIN; nothing after
@@ -119,7 +121,7 @@ class SerialTransport(Transport):
         except TimeoutError:
             raise DeviceUnavailable(f"{self.path} took no data for {WRITE_TIMEOUT_S:g} s") from None
         except OSError as exc:
-            raise DeviceUnavailable(f"{self.path} went away ({_reason(exc)})") from exc
+            raise DeviceUnavailable(f"{self.path} went away ({os_reason(exc)})") from exc
 
     def hints(self) -> dict[str, str]:
         path = Path(self.path)
@@ -145,11 +147,3 @@ def _tty_transport(node: str) -> str:
     if node.startswith("/dev/pts/"):
         return "pty"
     return "serial"
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.errno in _GONE:
-        return os.strerror(exc.errno)
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return type(exc).__name__

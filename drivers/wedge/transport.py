@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import fcntl
 import os
 import struct
@@ -19,6 +18,7 @@ from typing import Any
 
 from drivers.base import DeviceUnavailable, NotSupported
 from drivers.transports import Transport
+from drivers.transports.base import os_reason
 from drivers.transports.fdwait import FdWaiter
 from drivers.transports.sysfs import usb_hints
 from drivers.wedge.framer import EVENT
@@ -31,7 +31,6 @@ LED_CAPSL = 1
 # The kernel hands out whole events only, and at least one per read.
 READ_SIZE = EVENT.size * 64
 INSTALL_HINT = "install the wedge extra: pip install 'midas-edge[wedge]' (package evdev-binary)"
-_GONE = {errno.ENODEV, errno.EIO, errno.EBADF, errno.ENXIO}
 
 
 def load_evdev() -> Any:
@@ -50,7 +49,7 @@ def check_input_node(path: str) -> None:
     except FileNotFoundError:
         raise DeviceUnavailable(f"no device at {path}") from None
     except OSError as exc:
-        raise DeviceUnavailable(f"cannot open {path}: {exc.strerror}") from exc
+        raise DeviceUnavailable(f"cannot open {path}: {os_reason(exc)}") from exc
     try:
         fcntl.ioctl(fd, EVIOCGVERSION, struct.pack("i", 0))
     except OSError as exc:
@@ -83,7 +82,7 @@ class EvdevTransport(Transport):
         try:
             device = evdev.InputDevice(self.path)
         except OSError as exc:
-            raise DeviceUnavailable(f"cannot open {self.path}: {exc.strerror}") from exc
+            raise DeviceUnavailable(f"cannot open {self.path}: {os_reason(exc)}") from exc
         try:
             if EV_KEY not in device.capabilities():
                 raise DeviceUnavailable(f"{self.path} has no keys: not a keyboard wedge")
@@ -92,7 +91,7 @@ class EvdevTransport(Transport):
                     device.grab()
                 except OSError as exc:
                     raise DeviceUnavailable(
-                        f"cannot grab {self.path}: another program holds it ({exc.strerror})"
+                        f"cannot grab {self.path}: another program holds it ({os_reason(exc)})"
                     ) from exc
             self._hints = self._identity(device)
         except BaseException:
@@ -128,8 +127,7 @@ class EvdevTransport(Transport):
             except BlockingIOError:
                 data = None
             except OSError as exc:
-                reason = os.strerror(exc.errno) if exc.errno in _GONE else exc.strerror
-                raise DeviceUnavailable(f"{self.path} went away ({reason})") from exc
+                raise DeviceUnavailable(f"{self.path} went away ({os_reason(exc)})") from exc
             if data:
                 return data
             if data is not None:  # end of file: the node was removed
