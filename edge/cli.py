@@ -149,7 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     devices.set_defaults(func=cmd_devices)
 
     sim = sub.add_parser("simulate", help="run one byte-level device simulator (technicians)")
-    sim.add_argument("profile", help="simulator profile (e.g. rte-native) or driver name (e.g. mrz-rte)")
+    sim.add_argument(
+        "profile", help="simulator profile (e.g. rte-native) or driver name (e.g. mrz-rte)"
+    )
     sim.add_argument("--link", type=Path, help="stable path to create (like /dev/serial/by-id)")
     sim.add_argument("--socket", action="store_true", help="serve socket://127.0.0.1:PORT")
     sim.add_argument("--every", type=float, help="present a specimen every so many seconds")
