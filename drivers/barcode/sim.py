@@ -89,16 +89,11 @@ class BarcodeCdcSim(SimDevice):
 
     # -- reads and Host ACK ----------------------------------------------------------------
 
-    async def present(self, item: str | bytes, *, repeat: int = 1, truncate: int = 0) -> bytes:
-        frame = self.encode(item)
-        if truncate:
-            frame = frame[:truncate]
-        for _ in range(repeat):
-            if self.host_ack and (self.awaiting_ack or self._held):
-                self._held.append(frame)  # the scanner reads nothing while it waits
-            else:
-                await self._send_read(frame)
-        return frame
+    async def send_read(self, frame: bytes) -> None:
+        if self.host_ack and (self.awaiting_ack or self._held):
+            self._held.append(frame)  # the scanner reads nothing while it waits
+        else:
+            await self._send_read(frame)
 
     async def _send_read(self, frame: bytes) -> None:
         if self.host_ack:

@@ -43,16 +43,11 @@ class RteSim(SimDevice):
             corrupt_bcc=corrupt,
         )
 
-    async def present(self, item: str | bytes, *, repeat: int = 1, truncate: int = 0) -> bytes:
-        frame = self.encode(item)
-        if truncate:
-            frame = frame[:truncate]
-        for _ in range(repeat):
-            if self.enabled:
-                await self._send_read(frame)
-            else:
-                self._held.append(frame)  # locked: the reader keeps the read until enabled
-        return frame
+    async def send_read(self, frame: bytes) -> None:
+        if self.enabled:
+            await self._send_read(frame)
+        else:
+            self._held.append(frame)  # locked: the reader keeps the read until enabled
 
     async def _send_read(self, frame: bytes) -> None:
         await self.write(frame)

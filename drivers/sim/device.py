@@ -166,8 +166,12 @@ class SimDevice:
         if truncate:
             frame = frame[:truncate]
         for _ in range(repeat):
-            await self.write(frame)
+            await self.send_read(frame)
         return frame
+
+    async def send_read(self, frame: bytes) -> None:
+        """Send one read as the device does (families that hold reads back override this)."""
+        await self.write(frame)
 
     async def remove(self) -> None:
         """Take the document away (only devices that report removal send anything)."""
