@@ -82,14 +82,3 @@ class BufferedFramer:
     def leftover(self, raw: bytes) -> Frame:
         """The frame for bytes that silence (or a new start) left unfinished."""
         raise NotImplementedError
-
-
-def feed_all(framer: Framer, chunks: list[bytes], *, idle_between: bool = False) -> list[Frame]:
-    """Feed chunks in order (calling `idle()` between them if asked, and at the end)."""
-    frames: list[Frame] = []
-    for chunk in chunks:
-        frames.extend(framer.feed(chunk))
-        if idle_between:
-            frames.extend(framer.idle())
-    frames.extend(framer.idle())
-    return frames

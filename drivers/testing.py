@@ -31,6 +31,7 @@ from drivers.base import (
     Notice,
     NotSupported,
 )
+from drivers.framing import Frame, Framer
 from drivers.sim.device import SimDevice
 
 # Generous bounds for a loaded CI machine; these are liveness limits, not performance targets.
@@ -50,6 +51,15 @@ class Case:
     noise_detected: bool = True  # noise before a frame is reported as a Notice
     truncation_detected: bool = True  # a cut frame is reported, never delivered as a read
     hotplug: bool = True  # the simulator can unplug and replug
+
+
+def feed_all(framer: Framer, chunks: list[bytes]) -> list[Frame]:
+    """Feed chunks in order, then `idle()`: every frame the framer finds."""
+    frames: list[Frame] = []
+    for chunk in chunks:
+        frames.extend(framer.feed(chunk))
+    frames.extend(framer.idle())
+    return frames
 
 
 async def next_event(events: AsyncIterator[Event], timeout: float = EVENT_TIMEOUT_S) -> Event:

@@ -21,11 +21,11 @@ from drivers.access.framer import (
 )
 from drivers.access.sim import AccessStxSim
 from drivers.base import NotSupported
-from drivers.framing import Frame, FrameKind, feed_all
+from drivers.framing import Frame, FrameKind
 from drivers.honeywell import MENU, MenuRefused
 from drivers.mrzline.sim import HoneywellOcrSim
 from drivers.symbology import ACCESS_CODES
-from drivers.testing import CHECKS, Case, Check, check_names, next_capture
+from drivers.testing import CHECKS, Case, Check, check_names, feed_all, next_capture
 from edge.documents.bcbp_gen import random_bcbp
 from tests.drivers.support import chunks, expect_barcode
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.barcode.framer import BarcodeFramer, encode, reply_start
-from drivers.framing import Frame, FrameKind, feed_all
+from drivers.framing import Frame, FrameKind
+from drivers.testing import feed_all
 from edge.documents.bcbp_gen import random_bcbp
 
 PASS = random_bcbp(random.Random(7), scan_date=date(2026, 3, 1), legs=2).encode("ascii")

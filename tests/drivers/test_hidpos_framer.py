@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.framing import FrameKind, feed_all
+from drivers.framing import FrameKind
 from drivers.hidpos.framer import (
     REPORT_SIZE,
     HidPosFramer,
@@ -17,6 +17,7 @@ from drivers.hidpos.framer import (
     input_reports,
     trigger_report,
 )
+from drivers.testing import feed_all
 from edge.documents.bcbp_gen import random_bcbp
 
 PASS = random_bcbp(random.Random(5), scan_date=date(2026, 3, 1), legs=2).encode("ascii")

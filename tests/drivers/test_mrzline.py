@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.framing import Frame, FrameKind, feed_all
+from drivers.framing import Frame, FrameKind
 from drivers.mrzline.driver import MrzLineDriver
 from drivers.mrzline.framer import MAX_BUFFER, SEPARATORS, MrzLineFramer, encode
 from drivers.mrzline.sim import HoneywellOcrSim
-from drivers.testing import CHECKS, Case, Check, check_names
+from drivers.testing import CHECKS, Case, Check, check_names, feed_all
 from edge.documents.mrz_gen import FORMATS, random_mrz
 from tests.drivers.support import chunks, expect_document
 

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drivers.base import NotSupported
-from drivers.framing import FrameKind, feed_all
+from drivers.framing import FrameKind
 from drivers.rte.driver import DEFAULT_ENABLE, RteDriver
 from drivers.rte.framer import LENGTH_COVERS, RteFramer, encode
 from drivers.rte.sim import RteInterruptSim, RtePolledSim, RteSim
-from drivers.testing import CHECKS, Case, Check, check_names, next_capture
+from drivers.testing import CHECKS, Case, Check, check_names, feed_all, next_capture
 from edge.documents.mrz_gen import random_mrz
 from tests.drivers.support import chunks, expect_document, wait_for
 

@@ -11,7 +11,8 @@ from evdev import ecodes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.framing import Frame, FrameKind, feed_all
+from drivers.framing import Frame, FrameKind
+from drivers.testing import feed_all
 from drivers.wedge import keymaps
 from drivers.wedge.framer import (
     EV_KEY,
