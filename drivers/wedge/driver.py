@@ -183,6 +183,7 @@ class WedgeBarcodeScanner(WedgeDriver, BarcodeScanner):
             CaptureKind.BARCODE,
             frame.raw,
             now_ms(),
+            text=text,  # typed keys are printable: shown to the officer as scanners' reads are
             payload=text.encode("utf-8"),
             symbology=symbology,
             meta=meta,

@@ -188,6 +188,7 @@ async def test_scanner_without_suffix_ends_reads_on_silence() -> None:
             sent = await sim.present(PASSES[0])
             capture, _ = await next_capture(driver.events())
             assert capture.payload == PASSES[0].encode() and capture.raw == sent
+            assert capture.text == PASSES[0]
             assert capture.symbology == "unknown"
 
 
