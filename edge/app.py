@@ -12,12 +12,14 @@ import msgspec
 
 from agent.chain import ChainError, Sealer, load_or_create_key
 from agent.forwarder import Forwarder
+from agent.http_sink import tls_context
 from agent.scheduler import SinkState, SinkStatus
 from agent.sealing import SealingTask
 from drivers.base import CaptureKind, Driver
 from drivers.registry import Registry, default_registry
 from edge import __version__
 from edge.alarms import Alarm, Alarms
+from edge.alerts.service import AlertService, open_service
 from edge.api import token
 from edge.api.context import ApiContext
 from edge.api.server import ApiServer
@@ -72,6 +74,7 @@ class App:
         self.supervisors: list[DeviceSupervisor] = []
         self.sealing: SealingTask | None = None
         self.forwarder: Forwarder | None = None
+        self.alerts: AlertService | None = None
         self._sink_published: dict[str, tuple[SinkState, int, str]] = {}
         self.hotplug = Hotplug()
         self.pipeline: Pipeline | None = None
@@ -122,8 +125,22 @@ class App:
             self.forwarder = Forwarder(self.config, self.store, sealer.key_id, self)
             # Newly sealed records are sendable: wake the sinks rather than have them poll.
             self.sealing.on_sealed(lambda _seq: self._forwarder().wake())
+            self.alerts = await open_service(
+                self.config,
+                self.source,
+                store=self.store,
+                hub=self.hub,
+                alarms=self.alarms,
+                registry=self.metrics.registry,
+                tls=tls_context,
+            )
             self.pipeline = Pipeline(
-                self.store, self.normalizer, self.hub, self.metrics, self.config.pipeline.queue_size
+                self.store,
+                self.normalizer,
+                self.hub,
+                self.metrics,
+                self.config.pipeline.queue_size,
+                checker=self.alerts.checker if self.alerts else None,
             )
             self.supervisors = [
                 self._supervisor(device, drivers[device.name])
@@ -140,6 +157,7 @@ class App:
                     self.device_snapshots,
                     self.token,
                     self.sink_snapshots,
+                    alerts=self.alerts.status if self.alerts else None,
                 ),
                 self.config.api.listen,
             )
@@ -201,6 +219,10 @@ class App:
             raise EdgeError("the sealing task is not set up")
         return self.sealing
 
+    async def _alerts_run(self) -> None:
+        if self.alerts is not None:
+            await self.alerts.run()
+
     def _pipeline(self) -> Pipeline:
         if self.pipeline is None:
             raise EdgeError("the pipeline is not running")
@@ -212,6 +234,7 @@ class App:
             worker = tg.create_task(pipeline.run(), name="pipeline")
             sealing = tg.create_task(self._sealing().run(), name="sealing")
             forwarding = tg.create_task(self._forwarder().run(), name="forwarder")
+            alerting = tg.create_task(self._alerts_run(), name="alert-lists")
             devices = [
                 tg.create_task(s.run(), name=f"device:{s.config.name}") for s in self.supervisors
             ]
@@ -247,7 +270,8 @@ class App:
                     sealing.cancel()
                     # Outcomes already queued for the writer are still applied, whole.
                     forwarding.cancel()
-                    await asyncio.gather(sealing, forwarding, return_exceptions=True)
+                    alerting.cancel()
+                    await asyncio.gather(sealing, forwarding, alerting, return_exceptions=True)
                     await self.store.stop_writer()
                     await writer
             except TimeoutError:

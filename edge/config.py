@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from edge.alerts.config import AlertsConfig
 from edge.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/midas-edge/config.toml")
@@ -255,6 +256,7 @@ class Config(_Section):
     pipeline: PipelineConfig = msgspec.field(default_factory=PipelineConfig)
     supervision: SupervisionConfig = msgspec.field(default_factory=SupervisionConfig)
     documents: DocumentsConfig = msgspec.field(default_factory=DocumentsConfig)
+    alerts: AlertsConfig | None = None
     log: LogConfig = msgspec.field(default_factory=LogConfig)
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -41,10 +41,18 @@ class Pipeline:
     """Accepts captures from device tasks; each future resolves when its record is durable."""
 
     def __init__(
-        self, store: Store, normalizer: Normalizer, hub: Hub, metrics: Metrics, queue_size: int
+        self,
+        store: Store,
+        normalizer: Normalizer,
+        hub: Hub,
+        metrics: Metrics,
+        queue_size: int,
+        checker: Callable[[Record], Record] | None = None,
     ) -> None:
         self._store = store
         self._normalize = normalizer
+        # Runs on each record before it is stored (the alert-list check): never raises.
+        self._check = checker
         self._hub = hub
         self._metrics = metrics
         self._queue: asyncio.Queue[_Item | _Stop] = asyncio.Queue(maxsize=queue_size)
@@ -85,6 +93,8 @@ class Pipeline:
     async def _process(self, item: _Item) -> None:
         try:
             record = self._normalize(item.capture, item.device)
+            if self._check is not None:
+                record = self._check(record)
             if item.capture.images:
                 refs = [
                     await self._store.put_blob(data, media_type, role="image")

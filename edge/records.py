@@ -24,6 +24,8 @@ class Kind(StrEnum):
     BARCODE = "barcode"
     PORTRAIT = "portrait"
     CHIP = "chip"
+    # A late alert-list hit on an earlier record (`payload.amends` names it); no capture.
+    AMENDMENT = "amendment"
 
 
 class Verdict(StrEnum):

@@ -24,6 +24,8 @@ class ApiContext:
     token: str
     # Per sink: state, backlog, oldest undelivered age (the forwarder's snapshot).
     sinks: Callable[[], dict[str, object]] = dict
+    # The alert list in force (`GET /v1/alerts/status`); None when alert lists are not configured.
+    alerts: Callable[[], dict[str, object]] | None = None
 
 
 CONTEXT: web.AppKey[ApiContext] = web.AppKey("context", ApiContext)

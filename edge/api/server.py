@@ -124,6 +124,13 @@ async def get_record(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
+async def alerts_status(request: web.Request) -> web.Response:
+    status = request.app[CONTEXT].alerts
+    if status is None:
+        return _error(404, "alert lists are not configured")
+    return _json_response(status())
+
+
 async def metrics(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     usage = ctx.store.usage()
@@ -141,6 +148,7 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/records", list_records)
     app.router.add_get("/v1/records/{id}", get_record)
     app.router.add_get("/v1/events", sse.events)
+    app.router.add_get("/v1/alerts/status", alerts_status)
     app.router.add_get("/metrics", metrics)
     return app
 

@@ -1,0 +1,147 @@
+"""Checking a record against the list in force, before the record is stored and published.
+
+The record gets `payload.alert` (`Outcome`) and `checks.alert_list`: failed on a hit, passed
+when no entry matched, undetermined without a list in force, not_applicable when the record
+holds no identifier to check. A stale list still checks, and each record says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from edge.alerts.index import Hit
+from edge.alerts.keeper import InForce, ListKeeper
+from edge.alerts.metrics import AlertMetrics
+from edge.alerts.normalize import digest, record_keys
+from edge.documents.result import Check, Issue
+from edge.records import Kind, Record
+
+log = logging.getLogger("midas_edge.alerts")
+
+HIT, NO_HIT, NOT_CHECKED = "hit", "no_hit", "not_checked"
+STALE_WARNING = Issue("alert_list_stale", "checked against a stale alert list (past its expiry)")
+MISSING_WARNING = Issue("alert_list_missing", "no alert list in force: not checked against one")
+# Records that can name a traveller. Portraits and plain barcodes carry no identifier.
+_CHECKED_KINDS = frozenset({Kind.DOCUMENT, Kind.CHIP, Kind.BARCODE})
+
+
+class Reference(msgspec.Struct, frozen=True):
+    category: str  # lost_stolen | person_of_interest
+    ref: str  # headquarters' opaque reference
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    """`payload.alert` of a record: the verdict and the list it was reached with."""
+
+    verdict: str  # hit | no_hit | not_checked
+    reason: str | None = None  # why a key (or everything) was not checked
+    checked: list[str] = msgspec.field(default_factory=list)  # "document", "person"
+    categories: list[str] = msgspec.field(default_factory=list)
+    references: list[Reference] = msgspec.field(default_factory=list)
+    list_version: int | None = None
+    list_issued_at: str | None = None
+    list_expires_at: str | None = None
+    stale: bool = False
+
+
+def evaluate(fields: Mapping[str, Any], in_force: InForce | None, now: float) -> Outcome:
+    """The outcome for a record's parsed fields against `in_force` (None: no list)."""
+    keys = record_keys(fields)
+    if keys.document is None and keys.person is None:
+        reason = keys.person_reason if keys.person_reason == "no_birth_date" else "no_identifiers"
+        return _with_list(Outcome(verdict=NOT_CHECKED, reason=reason), in_force, now)
+    if in_force is None:
+        return Outcome(verdict=NOT_CHECKED, reason="no_list")
+    hmac_key = in_force.listed.hmac_key
+    hits: list[Hit] = []
+    checked: list[str] = []
+    if keys.document is not None:
+        checked.append("document")
+        hits += in_force.index.lookup(digest(hmac_key, keys.document))
+    if keys.person is not None:
+        checked.append("person")
+        hits += in_force.index.lookup(digest(hmac_key, keys.person))
+    missing = keys.document_reason or keys.person_reason or None
+    if not hits:
+        return _with_list(Outcome(verdict=NO_HIT, reason=missing, checked=checked), in_force, now)
+    references = list(dict.fromkeys(Reference(h.category.label, h.ref) for h in hits))
+    categories = list(dict.fromkeys(r.category for r in references))
+    outcome = Outcome(
+        verdict=HIT, reason=missing, checked=checked, categories=categories, references=references
+    )
+    return _with_list(outcome, in_force, now)
+
+
+def _with_list(outcome: Outcome, in_force: InForce | None, now: float) -> Outcome:
+    if in_force is None:
+        return outcome
+    header = in_force.listed.header
+    return msgspec.structs.replace(
+        outcome,
+        list_version=header.version,
+        list_issued_at=header.issued_at,
+        list_expires_at=header.expires_at,
+        stale=in_force.stale(now),
+    )
+
+
+def check_of(outcome: Outcome) -> Check:
+    """The `alert_list` check of an outcome."""
+    if outcome.verdict == HIT:
+        return Check.FAILED
+    if outcome.verdict == NO_HIT:
+        return Check.PASSED
+    return (
+        Check.UNDETERMINED
+        if outcome.reason in ("no_list", "check_failed")
+        else (Check.NOT_APPLICABLE)
+    )
+
+
+def annotate(record: Record, outcome: Outcome) -> Record:
+    """`record` carrying `outcome`: payload, check and the stale/missing warnings."""
+    payload = {**record.payload, "alert": msgspec.to_builtins(outcome)}
+    checks = {**record.checks, "alert_list": check_of(outcome)}
+    warnings = list(record.warnings)
+    if outcome.stale:
+        warnings.append(STALE_WARNING)
+    if outcome.reason == "no_list":
+        warnings.append(MISSING_WARNING)
+    return msgspec.structs.replace(record, payload=payload, checks=checks, warnings=warnings)
+
+
+def fields_of(record: Record) -> Mapping[str, Any] | None:
+    """The parsed fields of a record that can name a traveller, or None."""
+    if record.kind not in _CHECKED_KINDS or (record.kind is Kind.BARCODE and not record.format):
+        return None
+    fields = record.payload.get("fields")
+    return fields if isinstance(fields, dict) else {}
+
+
+class AlertChecker:
+    """The pipeline's check hook: Record -> Record, never raising (a failure is undetermined)."""
+
+    def __init__(
+        self, keeper: ListKeeper, metrics: AlertMetrics, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._keeper = keeper
+        self._metrics = metrics
+        self._clock = clock
+
+    def __call__(self, record: Record) -> Record:
+        fields = fields_of(record)
+        if fields is None:
+            return record
+        try:
+            outcome = evaluate(fields, self._keeper.current, self._clock())
+        except Exception:
+            # A check that fails must not lose the capture: it is stored, marked undetermined.
+            log.exception("alert check failed", extra={"record_id": record.id})
+            outcome = Outcome(verdict=NOT_CHECKED, reason="check_failed")
+        self._metrics.checks.labels(verdict=outcome.verdict, stale=str(outcome.stale).lower()).inc()
+        return annotate(record, outcome)

@@ -1,0 +1,199 @@
+"""The list in force: the last good list, kept in the data dir; bad or older lists are refused.
+
+A list offered from the regional server, a technician's drop or the data dir at start is
+verified against the region key in a worker thread (a million entries take a moment), compared
+with the one in force (an older version, or the same version with other content, is refused),
+written atomically as `<data_dir>/alert-list.bin` (0600) and only then put in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from edge.alerts.errors import ListRefused
+from edge.alerts.index import AlertIndex
+from edge.alerts.listfile import ListFile, peek, utc_iso, verify
+
+log = logging.getLogger("midas_edge.alerts")
+
+LIST_FILE = "alert-list.bin"
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """A verified list with its index, where it came from and when it was put in force."""
+
+    listed: ListFile
+    index: AlertIndex
+    source: str
+    loaded_at: float
+
+    @property
+    def version(self) -> int:
+        return self.listed.header.version
+
+    def stale(self, now: float) -> bool:
+        return now >= self.listed.expires.timestamp()
+
+    def status(self, now: float) -> dict[str, object]:
+        header = self.listed.header
+        return {
+            "version": header.version,
+            "issued_at": header.issued_at,
+            "expires_at": header.expires_at,
+            "stale": self.stale(now),
+            "entries": header.entries,
+            "age_s": round(now - self.listed.issued.timestamp(), 1),
+            "expires_in_s": round(self.listed.expires.timestamp() - now, 1),
+            "region": header.region,
+            "key_id": header.key_id,
+            "sha256": self.listed.sha256,
+            "source": self.source,
+            "loaded_at": utc_iso(datetime.fromtimestamp(self.loaded_at, UTC)),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a list was refused (no personal data: codes, versions, sources)."""
+
+    source: str
+    code: str
+    message: str
+    version: int | None
+    at: str
+
+
+class Offered(StrEnum):
+    ACCEPTED = "accepted"
+    SAME = "same"  # the list in force again: nothing to do
+    REFUSED = "refused"
+
+
+def _load(data: bytes, public_key: Ed25519PublicKey) -> tuple[ListFile, AlertIndex]:
+    listed = verify(data, public_key)
+    try:
+        return listed, AlertIndex(listed)
+    except ValueError as exc:  # numpy on a body the checks above let through
+        raise ListRefused("malformed", "the body is inconsistent") from exc
+
+
+class ListKeeper:
+    """Holds the list in force; `offer()` is serialised, listeners run on the event loop."""
+
+    def __init__(self, data_dir: Path, public_key: Ed25519PublicKey) -> None:
+        self.path = data_dir / LIST_FILE
+        self._public_key = public_key
+        self._lock = asyncio.Lock()
+        self.current: InForce | None = None
+        self.last_refusal: Refusal | None = None
+        self._changed: list[Callable[[InForce, InForce | None], None]] = []
+        self._refused: list[Callable[[Refusal], None]] = []
+
+    def on_change(self, listener: Callable[[InForce, InForce | None], None]) -> None:
+        """`listener(new, previous)` after a list was put in force."""
+        self._changed.append(listener)
+
+    def on_refused(self, listener: Callable[[Refusal], None]) -> None:
+        self._refused.append(listener)
+
+    async def load_stored(self) -> None:
+        """Put the list kept in the data dir in force, if there is one and it still verifies."""
+        try:
+            data = await asyncio.to_thread(self.path.read_bytes)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self._refuse("data_dir", ListRefused("malformed", f"unreadable ({exc.strerror})"), b"")
+            return
+        await self.offer(data, "data_dir", persist=False)
+
+    async def offer(self, data: bytes, source: str, *, persist: bool = True) -> Offered:
+        """Verify `data` and put it in force if it is newer; a refusal is logged and published."""
+        async with self._lock:
+            current = self.current
+            try:
+                listed, index = await asyncio.to_thread(_load, data, self._public_key)
+                if current is not None and listed.sha256 == current.listed.sha256:
+                    return Offered.SAME
+                self._compare(listed, current)
+                if persist:
+                    await asyncio.to_thread(_write_atomically, self.path, data)
+            except ListRefused as exc:
+                self._refuse(source, exc, data)
+                return Offered.REFUSED
+            except OSError as exc:
+                # The list is good but cannot be kept: keep the previous one rather than hold a
+                # list in force that a restart would lose.
+                why = ListRefused("not_stored", f"the data dir cannot keep it ({exc.strerror})")
+                self._refuse(source, why, data)
+                return Offered.REFUSED
+            self.current = InForce(listed, index, source, time.time())
+        log.info(
+            "alert list in force",
+            extra={
+                "version": listed.header.version,
+                "entries": listed.header.entries,
+                "source": source,
+                "previous": current.version if current else None,
+            },
+        )
+        for listener in self._changed:
+            listener(self.current, current)
+        return Offered.ACCEPTED
+
+    def _compare(self, listed: ListFile, current: InForce | None) -> None:
+        if current is None:
+            return
+        version = listed.header.version
+        if version < current.version:
+            raise ListRefused(
+                "older_version", f"version {version} is older than {current.version} in force"
+            )
+        if version == current.version:
+            raise ListRefused(
+                "version_conflict", f"version {version} is in force with other content"
+            )
+
+    def _refuse(self, source: str, exc: ListRefused, data: bytes) -> None:
+        try:
+            version: int | None = peek(data).version
+        except ListRefused:
+            version = None
+        refusal = Refusal(source, exc.code, exc.message, version, utc_iso(datetime.now(UTC)))
+        self.last_refusal = refusal
+        log.error(
+            "alert list refused",
+            extra={"source": source, "reason": exc.code, "detail": exc.message, "version": version},
+        )
+        for listener in self._refused:
+            listener(refusal)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """`data` at `path` (0600): a temporary file, fsynced, renamed, the directory fsynced."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,184 @@
+"""Identifier normalisation and the keyed hashes an alert list holds (README: "Alert lists").
+
+Two kinds of keys, each a short ASCII string fed to HMAC-SHA256 with the list's own key:
+
+    document  "D" US issuing-state US class US number
+    person    "N" US surname US given-names US birth (YYMMDD, "<" for unknown parts)
+
+(US is the 0x1F unit separator, which no normalised part can hold.) The digest kept is the
+first 16 bytes of the HMAC. The workstation normalises what the MRZ parser read; headquarters
+normalises its clear data the same way when it builds a list (`edge.alerts.build`), adding a
+second entry where a name has two ICAO transliterations (Ü as UE or U).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DIGEST_BYTES = 16
+_US = "\x1f"
+
+# ICAO 9303 part 3, transliteration of Latin letters that do not reduce to one base letter.
+# The German/Nordic letters have a recommended two-letter form and a plain one; both are
+# common in issued documents.
+_TWO_FORMS = {"Ä": ("AE", "A"), "Å": ("AA", "A"), "Ö": ("OE", "O"), "Ü": ("UE", "U")}
+_FIXED = {
+    "Æ": "AE",
+    "Ø": "OE",
+    "ß": "SS",
+    "ẞ": "SS",
+    "Þ": "TH",
+    "Œ": "OE",
+    "Ĳ": "IJ",
+    "Ð": "D",
+    "Đ": "D",
+    "Ł": "L",
+    "Ħ": "H",
+    "Ŀ": "L",
+    "\u0131": "I",  # dotless i
+}
+_NOT_LETTER = re.compile(r"[^A-Z]")
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+_BIRTH_MRZ = re.compile(r"^[0-9<]{6}$")
+_BIRTH_ISO = re.compile(r"^(\d{4})(?:-(\d{2}|XX|xx))?(?:-(\d{2}|XX|xx))?$")
+# The MRZ code of a state whose documents do not use its ISO alpha-3 code.
+_COUNTRY_ALIASES = {"DEU": "D"}
+# Document class by the first letter of the MRZ document code: passports, the ID-card sized
+# official travel documents (ICAO 9303 part 5: A, C or I), visas.
+_CLASS_BY_CODE = {"P": "P", "I": "I", "A": "I", "C": "I", "V": "V"}
+_CLASS_WORDS = {
+    "PASSPORT": "P",
+    "ID": "I",
+    "IDCARD": "I",
+    "IDENTITYCARD": "I",
+    "VISA": "V",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The keys of one record; None where its fields do not give one, with the reason."""
+
+    document: str | None
+    person: str | None
+    document_reason: str = ""
+    person_reason: str = ""
+
+
+def digest(hmac_key: bytes, key: str) -> bytes:
+    """The keyed hash of one normalised key, as a list stores it."""
+    return hmac.digest(hmac_key, key.encode("ascii"), "sha256")[:DIGEST_BYTES]
+
+
+def country(value: str) -> str:
+    """Issuing state: upper case, letters only ("D<<" is "D"); DEU is written D as in MRZs."""
+    text = _NOT_LETTER.sub("", value.upper())
+    return _COUNTRY_ALIASES.get(text, text)
+
+
+def document_class(value: str) -> str:
+    """P, I or V from an MRZ document code ("PN", "ID", "AC", "V<") or a word ("passport")."""
+    text = _NOT_LETTER.sub("", value.upper())
+    if text in _CLASS_WORDS:
+        return _CLASS_WORDS[text]
+    return _CLASS_BY_CODE.get(text[:1], text[:1])
+
+
+def document_number(value: str) -> str:
+    """Upper case, letters and digits only: fillers, spaces and hyphens are dropped."""
+    return _NOT_ALNUM.sub("", value.upper())
+
+
+def name_forms(value: str) -> tuple[str, ...]:
+    """The MRZ forms of a name: upper case, transliterated, letters only (no separators).
+
+    A name with Ä, Å, Ö or Ü has two forms (AE/A, AA/A, OE/O, UE/U); any other has one.
+    """
+    upper = value.upper()
+    recommended = "".join(_TWO_FORMS.get(ch, (ch,))[0] for ch in upper)
+    plain = "".join(_TWO_FORMS.get(ch, (ch, ch))[1] for ch in upper)
+    forms = [_letters(recommended)]
+    if plain != recommended:
+        forms.append(_letters(plain))
+    return tuple(dict.fromkeys(forms))
+
+
+def _letters(text: str) -> str:
+    fixed = "".join(_FIXED.get(ch, _FIXED.get(ch.upper(), ch)) for ch in text)
+    decomposed = unicodedata.normalize("NFKD", fixed)
+    return _NOT_LETTER.sub("", decomposed.upper())
+
+
+def birth(value: str) -> str | None:
+    """YYMMDD with "<" for unknown parts, from an MRZ date or ISO "YYYY[-MM[-DD]]"; else None.
+
+    "00" and "XX" as month or day are unknown too. The century is dropped: the MRZ has none.
+    """
+    text = value.strip()
+    if _BIRTH_MRZ.match(text):
+        return text
+    match = _BIRTH_ISO.match(text)
+    if match is None:
+        return None
+    year, month, day = match.group(1), match.group(2) or "", match.group(3) or ""
+
+    def part(p: str) -> str:
+        return p if p.isdigit() and p != "00" else "<<"
+
+    return year[2:] + part(month) + part(day)
+
+
+def document_key(issuing_country: str, code: str, number: str) -> str | None:
+    """The document key, or None when a part is empty after normalisation."""
+    parts = (country(issuing_country), document_class(code), document_number(number))
+    return None if not all(parts) else _US.join(("D", *parts))
+
+
+def person_key(surname: str, given_names: str, birth_date: str) -> str | None:
+    """The person key from a name as the MRZ writes it (plain A-Z), or None without one."""
+    last = _letters(surname)
+    born = birth(birth_date)
+    if not last or born is None:
+        return None
+    return _US.join(("N", last, _letters(given_names), born))
+
+
+def person_keys(surname: str, given_names: str, birth_date: str) -> list[str]:
+    """Every person key of a name in clear (each transliteration form); empty if unusable."""
+    born = birth(birth_date)
+    if born is None:
+        return []
+    keys = [
+        _US.join(("N", last, given, born))
+        for last in name_forms(surname)
+        for given in name_forms(given_names)
+        if last
+    ]
+    return list(dict.fromkeys(keys))
+
+
+def record_keys(fields: Mapping[str, Any]) -> Keys:
+    """The keys of a parsed document's fields (MRZ parser names), with why one is missing."""
+
+    def text(name: str) -> str:
+        value = fields.get(name)
+        return value if isinstance(value, str) else ""
+
+    document = document_key(text("issuing_country"), text("document_code"), text("document_number"))
+    born = text("birth_date_raw") or text("birth_date")
+    person = person_key(text("surname"), text("given_names"), born)
+    person_reason = ""
+    if person is None:
+        named = bool(_letters(text("surname")) or text("passenger_name"))
+        person_reason = "no_birth_date" if named else "no_name"
+    return Keys(
+        document=document,
+        person=person,
+        document_reason="" if document else "no_document_number",
+        person_reason=person_reason,
+    )

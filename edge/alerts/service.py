@@ -1,0 +1,314 @@
+"""The alert lists inside the daemon: the list in force, the check hook, re-checks, sources, events.
+
+Events on the local API's stream (no personal data in any of them):
+
+    alert_list          a list was put in force: version, issued_at, expires_at, entries,
+                        stale, source, previous (the version it replaced)
+    alert_list_refused  source, reason (a stable code), message, version (when readable)
+    alert_hit           record_id, seq, list_version, categories, references, stale,
+                        late (found by a re-check), amends (the original record's id, if late)
+
+Alarms: `alert_list_stale` while the list in force is past its expiry; `alert_list_missing`
+while no list is in force and `[alerts] required = true`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from prometheus_client import CollectorRegistry
+
+from edge.alarms import Alarms
+from edge.alerts.check import HIT, AlertChecker
+from edge.alerts.config import AlertsConfig, fetch_sink_problem
+from edge.alerts.errors import AlertListError
+from edge.alerts.fetch import DropWatcher, Fetcher, FetchError
+from edge.alerts.keeper import InForce, ListKeeper, Refusal
+from edge.alerts.keys import load_public_key
+from edge.alerts.metrics import AlertMetrics
+from edge.alerts.recheck import Rechecker, read_mark, write_mark
+from edge.config import Config, SinkConfig
+from edge.errors import ConfigError, EdgeError
+from edge.events import Event, Hub
+from edge.records import Kind, Record
+from edge.store import Store
+
+log = logging.getLogger("midas_edge.alerts")
+
+DROP_DIR = "alert-drop"
+_json = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFrom:
+    """The regional server to pull lists from: URL, pinned TLS, timeout (from an http sink)."""
+
+    target: str
+    tls: Callable[[], ssl.SSLContext | None]
+    timeout: float
+
+
+class AlertService:
+    """Owns the keeper and its sources; `checker` is the pipeline's hook. Async context: none;
+    `open()` before the pipeline runs, `run()` in the daemon's task group."""
+
+    def __init__(
+        self,
+        config: AlertsConfig,
+        public_key: Ed25519PublicKey,
+        *,
+        data_dir: Path,
+        workstation: str,
+        store: Store,
+        hub: Hub,
+        alarms: Alarms,
+        registry: CollectorRegistry,
+        fetch_from: FetchFrom | None = None,
+    ) -> None:
+        self.config = config
+        self._data_dir = data_dir
+        self._store = store
+        self._hub = hub
+        self._alarms = alarms
+        self.metrics = AlertMetrics(registry)
+        self.keeper = ListKeeper(data_dir, public_key)
+        self.checker = AlertChecker(self.keeper, self.metrics)
+        self.drop = DropWatcher(self.keeper, Path(config.drop_dir or data_dir / DROP_DIR))
+        self.fetcher = (
+            Fetcher(self.keeper, fetch_from.target, fetch_from.tls, fetch_from.timeout)
+            if fetch_from is not None
+            else None
+        )
+        self._rechecker = Rechecker(store, workstation, config.recheck_days)
+        self._recheck_wanted = asyncio.Event()
+        self._mark = 0
+        self.rechecking = False
+        self.last_fetch: dict[str, object] | None = None
+        self.keeper.on_change(self._changed)
+        self.keeper.on_refused(self._refused)
+        store.on_commit(self._committed)
+
+    async def open(self) -> None:
+        """Put the kept list (or a newer dropped one) in force before the first capture."""
+        self._mark = await asyncio.to_thread(read_mark, self._data_dir)
+        await asyncio.to_thread(self.drop.directory.mkdir, mode=0o700, parents=True, exist_ok=True)
+        await self.keeper.load_stored()
+        await self.drop.poll()
+        self._update_alarms()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._every(self.config.drop_interval, self._drop), name="alerts:drop")
+            tg.create_task(self._recheck_loop(), name="alerts:recheck")
+            if self.fetcher is not None:
+                tg.create_task(
+                    self._every(self.config.fetch_interval, self._fetch), name="alerts:fetch"
+                )
+
+    async def _every(self, seconds: float, step: Callable[[], Awaitable[None]]) -> None:
+        while True:
+            await step()
+            await asyncio.sleep(seconds)
+
+    async def _drop(self) -> None:
+        await self.drop.poll()
+        self._update_alarms()
+
+    async def _fetch(self) -> None:
+        assert self.fetcher is not None
+        at = time.time()
+        try:
+            outcome = await self.fetcher.poll()
+        except FetchError as exc:
+            error = str(exc)
+            if self.last_fetch is None or self.last_fetch.get("error") != error:
+                log.warning("alert list fetch failed", extra={"detail": error})
+            self.last_fetch = {"at": at, "ok": False, "error": error}
+            return
+        self.last_fetch = {"at": at, "ok": True, "outcome": outcome or "unchanged"}
+
+    async def _recheck_loop(self) -> None:
+        while True:
+            await self._recheck_wanted.wait()
+            self._recheck_wanted.clear()
+            in_force = self.keeper.current
+            if in_force is None or in_force.version <= self._mark:
+                continue
+            self.rechecking = True
+            try:
+                report = await self._rechecker.run(in_force)
+            except EdgeError:
+                # The store failed (loudly, in its own log lines); the next list or start retries.
+                log.exception("alert re-check failed", extra={"version": in_force.version})
+                continue
+            finally:
+                self.rechecking = False
+            self.metrics.rechecked.inc(report.rechecked)
+            self._mark = report.version
+            await asyncio.to_thread(write_mark, self._data_dir, report.version)
+            log.info(
+                "alert re-check done",
+                extra={
+                    "version": report.version,
+                    "scanned": report.scanned,
+                    "rechecked": report.rechecked,
+                    "amendments": len(report.amendments),
+                },
+            )
+
+    def _changed(self, new: InForce, previous: InForce | None) -> None:
+        header = new.listed.header
+        now = time.time()
+        self.metrics.version.set(header.version)
+        self.metrics.entries.set(header.entries)
+        self.metrics.expires.set(new.listed.expires.timestamp())
+        data = {
+            "version": header.version,
+            "issued_at": header.issued_at,
+            "expires_at": header.expires_at,
+            "entries": header.entries,
+            "stale": new.stale(now),
+            "source": new.source,
+            "previous": previous.version if previous else None,
+        }
+        self._hub.publish(Event("alert_list", _json.encode(data)))
+        self._update_alarms()
+        if self.config.recheck_days > 0 and new.version > self._mark:
+            self._recheck_wanted.set()
+
+    def _refused(self, refusal: Refusal) -> None:
+        self.metrics.refused.labels(reason=refusal.code).inc()
+        data = {
+            "source": refusal.source,
+            "reason": refusal.code,
+            "message": refusal.message,
+            "version": refusal.version,
+        }
+        self._hub.publish(Event("alert_list_refused", _json.encode(data)))
+
+    def _update_alarms(self) -> None:
+        current = self.keeper.current
+        stale = current is not None and current.stale(time.time())
+        self.metrics.stale.set(1 if stale else 0)
+        if stale:
+            self._alarms.raise_(
+                "alert_list_stale", "the alert list in force is past its expiry: checks are stale"
+            )
+        else:
+            self._alarms.clear("alert_list_stale")
+        if current is None and self.config.required:
+            self._alarms.raise_(
+                "alert_list_missing", "no alert list is in force: documents are not checked"
+            )
+        else:
+            self._alarms.clear("alert_list_missing")
+
+    def _committed(
+        self, committed: Sequence[Record], bodies: Sequence[bytes], seconds: float
+    ) -> None:
+        for record in committed:
+            alert = record.payload.get("alert")
+            if isinstance(alert, dict) and alert.get("verdict") == HIT:
+                # After this commit's `record` events, which other listeners publish now.
+                asyncio.get_running_loop().call_soon(self._hit, record, alert)
+
+    def _hit(self, record: Record, alert: dict[str, object]) -> None:
+        late = record.kind is Kind.AMENDMENT
+        amends = record.payload.get("amends") if late else None
+        categories = alert.get("categories")
+        categories = list(categories) if isinstance(categories, list) else []
+        for category in categories:
+            self.metrics.hits.labels(category=str(category), late=str(late).lower()).inc()
+        data = {
+            "record_id": record.id,
+            "seq": record.seq,
+            "list_version": alert.get("list_version"),
+            "categories": categories,
+            "references": alert.get("references", []),
+            "stale": alert.get("stale", False),
+            "late": late,
+            "amends": amends.get("id") if isinstance(amends, dict) else None,
+        }
+        log.warning(
+            "alert list hit",
+            extra={
+                "record_id": record.id,
+                "seq": record.seq,
+                "version": data["list_version"],
+                "late": late,
+                "categories": ",".join(str(c) for c in categories),
+            },
+        )
+        self._hub.publish(Event("alert_hit", _json.encode(data)))
+
+    def status(self) -> dict[str, object]:
+        """`GET /v1/alerts/status`: the list in force (or nulls), refusals, fetches, re-checks."""
+        now = time.time()
+        current = self.keeper.current
+        listed: dict[str, object] = (
+            current.status(now)
+            if current is not None
+            else {"version": None, "issued_at": None, "expires_at": None, "stale": False}
+        )
+        refusal = self.keeper.last_refusal
+        return {
+            **listed,
+            "entries": current.listed.header.entries if current is not None else 0,
+            "in_force": current is not None,
+            "required": self.config.required,
+            "last_refusal": asdict(refusal) if refusal is not None else None,
+            "last_fetch": self.last_fetch,
+            "recheck": {"through_version": self._mark, "running": self.rechecking},
+        }
+
+
+async def open_service(
+    config: Config,
+    source: str,
+    *,
+    store: Store,
+    hub: Hub,
+    alarms: Alarms,
+    registry: CollectorRegistry,
+    tls: Callable[[SinkConfig], ssl.SSLContext | None],
+) -> AlertService | None:
+    """The opened service for `config.alerts` (None when the section is absent).
+
+    A fetch sink that is not an http sink, or a region key that cannot be read, is a
+    ConfigError naming the key: the daemon does not start half checked.
+    """
+    alerts = config.alerts
+    if alerts is None:
+        return None
+    problem = fetch_sink_problem(alerts, {s.name: s.kind for s in config.sinks})
+    if problem is not None:
+        raise ConfigError(source, "alerts.fetch_sink", problem)
+    try:
+        public_key = await asyncio.to_thread(load_public_key, alerts.public_key)
+    except AlertListError as exc:
+        raise ConfigError(source, "alerts.public_key", str(exc)) from None
+    fetch_from = None
+    sink = next((s for s in config.sinks if s.name == alerts.fetch_sink), None)
+    if sink is not None:
+        fetch_from = FetchFrom(sink.target, lambda: tls(sink), sink.timeout)
+    service = AlertService(
+        alerts,
+        public_key,
+        data_dir=config.data_dir,
+        workstation=config.workstation.id,
+        store=store,
+        hub=hub,
+        alarms=alarms,
+        registry=registry,
+        fetch_from=fetch_from,
+    )
+    await service.open()
+    return service
