@@ -166,6 +166,32 @@ async def get_chain(request: web.Request) -> web.Response:
     return _answer(status)
 
 
+def _etag_matches(header: str, etag: str) -> bool:
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or etag in tags
+
+
+async def get_latest_alert_list(request: web.Request) -> web.Response:
+    """The newest published alert list, byte for byte as headquarters signed it (ETag: its
+    SHA-256); 304 when the workstation already holds it."""
+    storage = request.app[STORAGE_KEY]
+    latest = await storage.latest_alert_list()
+    if latest is None:
+        raise Refused(404, "not_found")
+    etag = f'"{latest.sha256}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "no-cache",
+        "X-Alert-List-Version": str(latest.version),
+    }
+    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+        return web.Response(status=304, headers=headers)
+    body = await storage.alert_list_body(latest.version)
+    if body is None:  # pruned by a newer publication in between: the client asks again
+        raise Refused(404, "not_found")
+    return web.Response(body=body, content_type="application/octet-stream", headers=headers)
+
+
 async def get_health(request: web.Request) -> web.Response:
     await request.app[STORAGE_KEY].ping()
     return _answer({"status": "ok"})
@@ -184,6 +210,7 @@ def create_app(storage: Storage, trust: Trust) -> web.Application:
     app.router.add_get("/v1/records/{id}", get_record, allow_head=False)
     app.router.add_get("/v1/workstations", get_workstations, allow_head=False)
     app.router.add_get("/v1/workstations/{workstation}/chain", get_chain, allow_head=False)
+    app.router.add_get("/v1/alert-lists/latest", get_latest_alert_list, allow_head=False)
     app.router.add_get("/v1/health", get_health, allow_head=False)
     return app
 

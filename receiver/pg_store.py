@@ -21,7 +21,9 @@ from edge.wire import GENESIS, Receipt, Status
 from receiver import StorageError
 from receiver import sql as q
 from receiver.storage import (
+    KEEP_ALERT_LISTS,
     MAX_GAPS,
+    AlertListMeta,
     ChainStatus,
     Checked,
     Lookup,
@@ -33,6 +35,7 @@ from receiver.storage import (
     answer_existing,
     chain_status,
     decide,
+    publish_decision,
     record_out,
     record_page,
     wanted,
@@ -63,6 +66,13 @@ CREATE TABLE IF NOT EXISTS blobs (
     data BYTEA NOT NULL,
     size BIGINT NOT NULL,
     received_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_lists (
+    version BIGINT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    body BYTEA NOT NULL,
+    published_at DOUBLE PRECISION NOT NULL
 );
 """
 INSERT_MANY = (
@@ -225,6 +235,38 @@ class PostgresStorage(Storage):
             starts = [int(s) for (s,) in await cur.fetchall()]
         count, first, last = summary
         return chain_status(workstation, int(count), int(first), int(last), gaps, starts)
+
+    async def publish_alert_list(
+        self, version: int, sha256: str, body: bytes, published_at: float
+    ) -> str:
+        async with self._conn() as conn, conn.transaction():
+            # One publisher at a time, so "older" and "conflict" see every committed list.
+            await conn.execute("LOCK TABLE alert_lists IN EXCLUSIVE MODE")
+            cur = await conn.execute(q.LATEST_ALERT_LIST)
+            latest = await cur.fetchone()
+            cur = await conn.execute(pg(q.ALERT_LIST_SHA), (version,))
+            same = await cur.fetchone()
+            decision = publish_decision(
+                int(latest[0]) if latest else None, same[0] if same else None, sha256, version
+            )
+            if decision == "stored":
+                await conn.execute(
+                    pg(q.INSERT_ALERT_LIST), (version, sha256, len(body), body, published_at)
+                )
+                await conn.execute(pg(q.PRUNE_ALERT_LISTS), (KEEP_ALERT_LISTS,))
+            return decision
+
+    async def latest_alert_list(self) -> AlertListMeta | None:
+        async with self._conn() as conn:
+            cur = await conn.execute(q.LATEST_ALERT_LIST)
+            row = await cur.fetchone()
+        return None if row is None else AlertListMeta(int(row[0]), row[1], int(row[2]), row[3])
+
+    async def alert_list_body(self, version: int) -> bytes | None:
+        async with self._conn() as conn:
+            cur = await conn.execute(pg(q.ALERT_LIST_BODY), (version,))
+            row = await cur.fetchone()
+        return None if row is None else bytes(row[0])
 
     async def ping(self) -> None:
         async with self._conn() as conn:

@@ -36,6 +36,18 @@ CHAIN_GAPS = (
     " FROM (SELECT DISTINCT seq FROM records WHERE workstation = ?) AS s) AS t "
     "WHERE seq - before > 1 ORDER BY seq LIMIT ?"
 )
+LATEST_ALERT_LIST = (
+    "SELECT version, sha256, size, published_at FROM alert_lists ORDER BY version DESC LIMIT 1"
+)
+ALERT_LIST_SHA = "SELECT sha256 FROM alert_lists WHERE version = ?"
+ALERT_LIST_BODY = "SELECT body FROM alert_lists WHERE version = ?"
+INSERT_ALERT_LIST = (
+    "INSERT INTO alert_lists (version, sha256, size, body, published_at) VALUES (?, ?, ?, ?, ?)"
+)
+PRUNE_ALERT_LISTS = (
+    "DELETE FROM alert_lists WHERE version NOT IN"
+    " (SELECT version FROM alert_lists ORDER BY version DESC LIMIT ?)"
+)
 CHAIN_STARTS = "SELECT seq FROM records WHERE workstation = ? AND prev = ? ORDER BY seq LIMIT ?"
 
 

@@ -13,7 +13,9 @@ from edge.wire import GENESIS, Receipt, Status
 from receiver import StorageError
 from receiver import sql as q
 from receiver.storage import (
+    KEEP_ALERT_LISTS,
     MAX_GAPS,
+    AlertListMeta,
     ChainStatus,
     Checked,
     Lookup,
@@ -24,6 +26,7 @@ from receiver.storage import (
     Workstations,
     chain_status,
     decide,
+    publish_decision,
     record_out,
     record_page,
     wanted,
@@ -53,6 +56,13 @@ CREATE TABLE IF NOT EXISTS blobs (
     data BLOB NOT NULL,
     size INTEGER NOT NULL,
     received_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alert_lists (
+    version INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    published_at REAL NOT NULL
 );
 """
 
@@ -194,6 +204,44 @@ class SqliteStorage(Storage):
             )
 
         return await self._on(self._rx, run)
+
+    async def publish_alert_list(
+        self, version: int, sha256: str, body: bytes, published_at: float
+    ) -> str:
+        conn = self._w()
+
+        def run() -> str:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                latest = conn.execute(q.LATEST_ALERT_LIST).fetchone()
+                same = conn.execute(q.ALERT_LIST_SHA, (version,)).fetchone()
+                decision = publish_decision(
+                    latest[0] if latest else None, same[0] if same else None, sha256, version
+                )
+                if decision == "stored":
+                    conn.execute(
+                        q.INSERT_ALERT_LIST, (version, sha256, len(body), body, published_at)
+                    )
+                    conn.execute(q.PRUNE_ALERT_LISTS, (KEEP_ALERT_LISTS,))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return decision
+
+        return await self._on(self._wx, run)
+
+    async def latest_alert_list(self) -> AlertListMeta | None:
+        conn = self._r()
+        row = await self._on(self._rx, lambda: conn.execute(q.LATEST_ALERT_LIST).fetchone())
+        return None if row is None else AlertListMeta(int(row[0]), row[1], int(row[2]), row[3])
+
+    async def alert_list_body(self, version: int) -> bytes | None:
+        conn = self._r()
+        row = await self._on(
+            self._rx, lambda: conn.execute(q.ALERT_LIST_BODY, (version,)).fetchone()
+        )
+        return None if row is None else bytes(row[0])
 
     async def ping(self) -> None:
         conn = self._r()

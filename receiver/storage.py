@@ -167,6 +167,31 @@ def chain_status(
     )
 
 
+class AlertListMeta(NamedTuple):
+    """A published alert list (the signed file is opaque here; the publisher verified it)."""
+
+    version: int
+    sha256: str
+    size: int
+    published_at: float
+
+
+# Published alert lists a receiver keeps (older ones are deleted when a new one is stored).
+KEEP_ALERT_LISTS = 5
+
+
+def publish_decision(
+    latest: int | None, same_version_sha256: str | None, sha256: str, version: int
+) -> str:
+    """stored, duplicate (this exact list again), conflict (its version with other content) or
+    older (a newer list is published): lists only move forward."""
+    if same_version_sha256 is not None:
+        return "duplicate" if same_version_sha256 == sha256 else "conflict"
+    if latest is not None and version < latest:
+        return "older"
+    return "stored"
+
+
 class Storage(ABC):
     """Where a receiver keeps records and blobs. Every write is durable before it returns."""
 
@@ -205,6 +230,19 @@ class Storage(ABC):
 
     @abstractmethod
     async def chain(self, workstation: str) -> ChainStatus | None: ...
+
+    @abstractmethod
+    async def publish_alert_list(
+        self, version: int, sha256: str, body: bytes, published_at: float
+    ) -> str:
+        """Keep a signed alert list: `publish_decision()`'s answer, durable when "stored"."""
+
+    @abstractmethod
+    async def latest_alert_list(self) -> AlertListMeta | None:
+        """The highest published version, without its body."""
+
+    @abstractmethod
+    async def alert_list_body(self, version: int) -> bytes | None: ...
 
     @abstractmethod
     async def ping(self) -> None:
