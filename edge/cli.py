@@ -12,6 +12,7 @@ from pathlib import Path
 from agent import outbox
 from drivers.registry import default_registry
 from edge import __version__, demo, devices_cli, jsonlog, parse, records, runner, simulate
+from edge.alerts.cli import add_command as add_alerts_command
 from edge.app import App
 from edge.config import Config, check_data_dir, load, resolve_path
 from edge.devices import resolve_drivers
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--every", type=float, help="present a specimen every so many seconds")
     sim.set_defaults(func=cmd_simulate)
     add_receiver_command(sub)
+    add_alerts_command(sub)
     return parser
 
 
