@@ -54,7 +54,10 @@ def _load(directory: Path, name: str) -> cv2.CascadeClassifier:
     path = directory / name
     if not path.is_file():
         raise PortraitError(f"Haar cascade {name} not found (OpenCV 4.x wheels ship it; 5.x not)")
-    cascade = cv2.CascadeClassifier(str(path))
+    try:
+        cascade = cv2.CascadeClassifier(str(path))
+    except (cv2.error, SystemError) as exc:  # OpenCV reports an unreadable file as SystemError
+        raise PortraitError(f"Haar cascade {name} could not be loaded") from exc
     if cascade.empty():
         raise PortraitError(f"Haar cascade {name} could not be loaded")
     return cascade
@@ -118,8 +121,8 @@ class FaceDetector:
             if pair is not None:
                 (lx, ly), (rx, ry) = pair
                 return Eyes(
-                    left=Point(face.x + lx / scale, face.y + ly / scale),
-                    right=Point(face.x + rx / scale, face.y + ry / scale),
+                    left=Point(float(face.x + lx / scale), float(face.y + ly / scale)),
+                    right=Point(float(face.x + rx / scale), float(face.y + ry / scale)),
                 )
         return None
 
@@ -135,7 +138,7 @@ def estimated_eyes(face: Box) -> Eyes:
 
 
 def _to_frame(rect: Sequence[int], scale: float, width: int, height: int) -> Box:
-    x, y, w, h = (round(v / scale) for v in rect)
+    x, y, w, h = (round(float(v) / scale) for v in rect)
     x, y = max(0, x), max(0, y)
     return Box(x, y, max(1, min(w, width - x)), max(1, min(h, height - y)))
 
