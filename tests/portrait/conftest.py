@@ -1,0 +1,17 @@
+"""Fixtures of the portrait tests: one detector for the session, default thresholds."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.portrait import FaceDetector, PortraitThresholds
+
+
+@pytest.fixture(scope="session")
+def detector() -> FaceDetector:
+    return FaceDetector.load()
+
+
+@pytest.fixture
+def thresholds() -> PortraitThresholds:
+    return PortraitThresholds()
