@@ -33,6 +33,9 @@ from edge.metrics import Metrics
 from edge.normalize import Normalizer, Parser, document_parsers
 from edge.notify import Notifier, stuck_probe, watchdog
 from edge.pipeline import Pipeline
+from edge.portrait.daemon import DocumentTrigger, build_portraits
+from edge.portrait.record import portrait_parser
+from edge.portrait.session import Portraits
 from edge.store import Store
 
 log = logging.getLogger("midas_edge.app")
@@ -75,6 +78,8 @@ class App:
         self.sealing: SealingTask | None = None
         self.forwarder: Forwarder | None = None
         self.alerts: AlertService | None = None
+        self.portraits: Portraits | None = None
+        self._trigger: DocumentTrigger | None = None
         self._sink_published: dict[str, tuple[SinkState, int, str]] = {}
         self.hotplug = Hotplug()
         self.pipeline: Pipeline | None = None
@@ -106,6 +111,9 @@ class App:
             certs_dir = self.config.documents.certs_dir
             certs = CertificateStore.from_dir(Path(certs_dir)) if certs_dir else None
             self._parsers = document_parsers(certs)
+        self._parsers.setdefault(
+            CaptureKind.PORTRAIT, portrait_parser(self.config.portrait.min_score)
+        )
         self.normalizer.parsers = self._parsers
         async with self.store:
             if self.store.quarantined is not None:
@@ -147,6 +155,12 @@ class App:
                 for device in self.config.devices
                 if device.enabled
             ]
+            self.portraits = build_portraits(
+                self.config, self.supervisors, self.hub, self.pipeline.submit
+            )
+            if self.portraits is not None and self.config.portrait.on_document:
+                self._trigger = DocumentTrigger(self.portraits)
+                self.store.on_commit(self._trigger)
             api = ApiServer(
                 ApiContext(
                     self.config.workstation.id,
@@ -158,6 +172,7 @@ class App:
                     self.token,
                     self.sink_snapshots,
                     alerts=self.alerts.status if self.alerts else None,
+                    portraits=self.portraits,
                 ),
                 self.config.api.listen,
             )
@@ -228,6 +243,13 @@ class App:
             raise EdgeError("the pipeline is not running")
         return self.pipeline
 
+    async def _stop_portraits(self) -> None:
+        """A capture still running when the daemon stops is abandoned (nothing was stored)."""
+        if self._trigger is not None:
+            await self._trigger.close()
+        if self.portraits is not None:
+            await self.portraits.close()
+
     async def _supervise(self, pipeline: Pipeline) -> None:
         async with asyncio.TaskGroup() as tg:
             writer = tg.create_task(self.store.run_writer(), name="store-writer")
@@ -261,6 +283,7 @@ class App:
             self.notifier.send("STOPPING=1")
             try:
                 async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
+                    await self._stop_portraits()
                     for task in devices:
                         task.cancel()
                     if devices:

@@ -15,6 +15,7 @@ import msgspec
 
 from edge.alerts.config import AlertsConfig
 from edge.errors import ConfigError
+from edge.portrait.config import PortraitConfig
 
 DEFAULT_PATH = Path("/etc/midas-edge/config.toml")
 ENV_VAR = "MIDAS_EDGE_CONFIG"
@@ -257,6 +258,7 @@ class Config(_Section):
     supervision: SupervisionConfig = msgspec.field(default_factory=SupervisionConfig)
     documents: DocumentsConfig = msgspec.field(default_factory=DocumentsConfig)
     alerts: AlertsConfig | None = None
+    portrait: PortraitConfig = msgspec.field(default_factory=PortraitConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
 
     @property
@@ -329,6 +331,9 @@ def from_mapping(data: dict[str, Any], source: str = "<config>") -> Config:
         raise ConfigError(source, key, expected) from None
     _check_unique([d.name for d in config.devices], "devices", "device", source)
     _check_unique([s.name for s in config.sinks], "sinks", "sink", source)
+    camera = config.portrait.camera
+    if camera and camera not in {d.name for d in config.devices}:
+        raise ConfigError(source, "portrait.camera", f"no [[devices]] entry is named {camera!r}")
     return config
 
 

@@ -56,6 +56,8 @@ class DeviceSupervisor:
         self.health = Health()
         self.identity: dict[str, str] = {}
         self.driver_name = config.driver
+        # The open driver while the device is connected (cameras lend it their frames).
+        self.driver: Driver | None = None
         self._metrics.devices.labels(state=self.health.state.value).inc()
 
     @property
@@ -141,6 +143,7 @@ class DeviceSupervisor:
             self._presence = driver.presence_path()
             async with driver:
                 connected = True
+                self.driver = driver
                 self.identity = driver.identify().as_dict()
                 self._set_state(HealthState.READY)
                 loop = asyncio.get_running_loop()
@@ -166,6 +169,7 @@ class DeviceSupervisor:
             log.exception("device driver crashed", extra={"device": self.config.name})
             self._failed(f"driver crashed: {type(exc).__name__}")
         finally:
+            self.driver = None
             if stable_timer is not None:
                 stable_timer.cancel()
         return connected

@@ -10,6 +10,7 @@ from aiohttp import web
 from edge.alarms import Alarms
 from edge.events import Hub
 from edge.metrics import Metrics
+from edge.portrait.session import Portraits
 from edge.store import Store
 
 
@@ -26,6 +27,8 @@ class ApiContext:
     sinks: Callable[[], dict[str, object]] = dict
     # The alert list in force (`GET /v1/alerts/status`); None when alert lists are not configured.
     alerts: Callable[[], dict[str, object]] | None = None
+    # Portrait captures (`/v1/portrait`); None when no camera is configured.
+    portraits: Portraits | None = None
 
 
 CONTEXT: web.AppKey[ApiContext] = web.AppKey("context", ApiContext)

@@ -10,7 +10,7 @@ import msgspec
 from aiohttp import web
 
 from edge import __version__
-from edge.api import sse
+from edge.api import portrait, sse
 from edge.api.context import CONTEXT, ApiContext
 from edge.config import split_listen
 from edge.errors import StoreError
@@ -149,6 +149,7 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/records/{id}", get_record)
     app.router.add_get("/v1/events", sse.events)
     app.router.add_get("/v1/alerts/status", alerts_status)
+    portrait.add_routes(app)
     app.router.add_get("/metrics", metrics)
     return app
 
