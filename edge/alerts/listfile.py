@@ -157,11 +157,11 @@ def build(
 
 def peek(data: bytes) -> Header:
     """The header of a list file, NOT verified (for messages); ListRefused when unreadable."""
-    return _split(data)[0]
+    return _header(data)[0]
 
 
-def _split(data: bytes) -> tuple[Header, int]:
-    """The header and where it ends; truncated or malformed files are refused."""
+def _header(data: bytes) -> tuple[Header, int]:
+    """The header and where it ends, whatever follows it."""
     if len(data) > MAX_LIST_BYTES:
         raise ListRefused("too_large", f"the file has {len(data)} bytes, more than a list may")
     if data[: len(MAGIC)] != MAGIC[: len(data)] or not data:
@@ -180,6 +180,12 @@ def _split(data: bytes) -> tuple[Header, int]:
         raise ListRefused("malformed", "the header is not a list header") from exc
     if header.format != FORMAT or header.body_bytes < 0:
         raise ListRefused("malformed", "the header is not a list header")
+    return header, end
+
+
+def _split(data: bytes) -> tuple[Header, int]:
+    """The header and where it ends; truncated or malformed files are refused."""
+    header, end = _header(data)
     expected = end + header.body_bytes + SIG_BYTES
     if len(data) < expected:
         raise ListRefused("truncated", f"the file has {len(data)} of {expected} bytes")

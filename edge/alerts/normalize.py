@@ -94,18 +94,14 @@ def document_number(value: str) -> str:
     return _NOT_ALNUM.sub("", value.upper())
 
 
-def name_forms(value: str) -> tuple[str, ...]:
-    """The MRZ forms of a name: upper case, transliterated, letters only (no separators).
+def name_form(value: str, *, plain: bool = False) -> str:
+    """A name as an MRZ writes it: upper case, transliterated, letters only (no separators).
 
-    A name with Ä, Å, Ö or Ü has two forms (AE/A, AA/A, OE/O, UE/U); any other has one.
+    Ä, Å, Ö and Ü become AE, AA, OE and UE (ICAO's recommended form), or A, O and U with
+    `plain`; every other letter has one form.
     """
     upper = value.upper()
-    recommended = "".join(_TWO_FORMS.get(ch, (ch,))[0] for ch in upper)
-    plain = "".join(_TWO_FORMS.get(ch, (ch, ch))[1] for ch in upper)
-    forms = [_letters(recommended)]
-    if plain != recommended:
-        forms.append(_letters(plain))
-    return tuple(dict.fromkeys(forms))
+    return _letters("".join(_TWO_FORMS.get(ch, (ch, ch))[int(plain)] for ch in upper))
 
 
 def _letters(text: str) -> str:
@@ -149,15 +145,15 @@ def person_key(surname: str, given_names: str, birth_date: str) -> str | None:
 
 
 def person_keys(surname: str, given_names: str, birth_date: str) -> list[str]:
-    """Every person key of a name in clear (each transliteration form); empty if unusable."""
+    """Every person key of a name in clear: ICAO's recommended and the plain transliteration
+    (one issuer writes a whole name one way); empty if unusable."""
     born = birth(birth_date)
     if born is None:
         return []
     keys = [
-        _US.join(("N", last, given, born))
-        for last in name_forms(surname)
-        for given in name_forms(given_names)
-        if last
+        _US.join(("N", last, name_form(given_names, plain=plain), born))
+        for plain in (False, True)
+        if (last := name_form(surname, plain=plain))
     ]
     return list(dict.fromkeys(keys))
 

@@ -1,0 +1,168 @@
+"""Normalisation: what the MRZ parser reads and what headquarters types meet on the same key."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from edge.alerts.normalize import (
+    birth,
+    country,
+    document_class,
+    document_key,
+    document_number,
+    name_form,
+    person_key,
+    person_keys,
+    record_keys,
+)
+from edge.documents import mrz_gen
+from edge.documents.bcbp import parse_bcbp
+from edge.documents.mrz import parse_mrz
+
+TODAY = dt.date(2025, 6, 1)
+
+
+def keys_of(mrz: str) -> tuple[str | None, str | None]:
+    parsed = parse_mrz(mrz, today=TODAY)
+    keys = record_keys(parsed.fields)
+    return keys.document, keys.person
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("C01X00T47", "C01X00T47"),
+        ("c01x-00t47", "C01X00T47"),
+        ("C01 X00 T47", "C01X00T47"),
+        ("C01X00T47<<", "C01X00T47"),
+        ("AB-1234567890", "AB1234567890"),
+    ],
+)
+def test_document_numbers_lose_fillers_spaces_and_hyphens(given: str, expected: str) -> None:
+    assert document_number(given) == expected
+
+
+def test_countries_and_document_classes() -> None:
+    assert country("D<<") == "D"
+    assert country("DEU") == "D"  # German documents write D in the MRZ
+    assert country(" uto ") == "UTO"
+    assert [document_class(c) for c in ("P", "PN", "P<", "passport")] == ["P"] * 4
+    assert [document_class(c) for c in ("I", "ID", "AC", "C<", "A", "id_card")] == ["I"] * 6
+    assert [document_class(c) for c in ("V", "VB", "visa")] == ["V"] * 3
+
+
+@pytest.mark.parametrize(
+    ("clear", "recommended", "plain"),
+    [
+        ("Müller", "MUELLER", "MULLER"),
+        ("Åsa-Marie", "AASAMARIE", "ASAMARIE"),
+        ("Øster Ærø", "OESTERAEROE", "OESTERAEROE"),
+        ("O'Neill", "ONEILL", "ONEILL"),
+        ("Groß", "GROSS", "GROSS"),
+        ("José Ñúñez", "JOSENUNEZ", "JOSENUNEZ"),
+        ("Łukasz Żółć", "LUKASZZOLC", "LUKASZZOLC"),
+        ("van der BERG", "VANDERBERG", "VANDERBERG"),
+        ("MUELLER<<HANS", "MUELLERHANS", "MUELLERHANS"),
+    ],
+)
+def test_names_are_transliterated_as_icao_writes_them(
+    clear: str, recommended: str, plain: str
+) -> None:
+    assert name_form(clear) == recommended
+    assert name_form(clear, plain=True) == plain
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("1985-03-12", "850312"),
+        ("1985-03", "8503<<"),
+        ("1985", "85<<<<"),
+        ("1985-00-00", "85<<<<"),
+        ("1985-XX-12", "85<<12"),
+        ("850312", "850312"),
+        ("85<<<<", "85<<<<"),
+        ("12/03/1985", None),
+        ("", None),
+    ],
+)
+def test_birth_dates_are_compared_as_the_mrz_writes_them(given: str, expected: str | None) -> None:
+    assert birth(given) == expected
+
+
+def test_a_td3_passport_meets_headquarters_clear_data() -> None:
+    mrz = mrz_gen.td3(
+        surname="MUELLER",
+        given_names="HANS PETER",
+        document_number="C01X00T47",
+        birth_date="850312",
+        expiry_date="330101",
+        issuing_country="D",
+    )
+    document, person = keys_of(mrz)
+    assert document == document_key("DEU", "passport", "C01X-00T47")
+    assert person in person_keys("Müller", "Hans-Peter", "1985-03-12")
+    assert person not in person_keys("Müller", "Hans", "1985-03-12")
+
+
+def test_the_plain_transliteration_matches_too() -> None:
+    mrz = mrz_gen.td3(
+        surname="MULLER",
+        given_names="HANS PETER",
+        document_number="C01X00T47",
+        birth_date="850312",
+        expiry_date="330101",
+        issuing_country="D",
+    )
+    _, person = keys_of(mrz)
+    assert person in person_keys("Müller", "Hans Peter", "1985-03-12")
+
+
+@pytest.mark.parametrize("variant", ["standard", "filler_included"])
+def test_td1_long_document_numbers_are_whole(variant: mrz_gen.Variant) -> None:
+    mrz = mrz_gen.td1(
+        surname="ERIKSSON",
+        given_names="ANNA",
+        document_number="D23145890123",
+        birth_date="740812",
+        expiry_date="320415",
+        issuing_country="UTO",
+        long_number_variant=variant,
+    )
+    document, _ = keys_of(mrz)
+    assert document == document_key("UTO", "ID", "D23145890123")
+    assert document != document_key("UTO", "ID", "D23145890")
+
+
+def test_partial_birth_dates_match_the_same_unknowns() -> None:
+    mrz = mrz_gen.td3(
+        surname="NOOR",
+        given_names="AMAL",
+        document_number="K1234567",
+        birth_date="85<<<<",
+        expiry_date="330101",
+        issuing_country="UTO",
+    )
+    _, person = keys_of(mrz)
+    assert person is not None
+    assert person == person_key("Noor", "Amal", "1985")
+    assert person != person_key("Noor", "Amal", "1985-01-01")
+
+
+def test_a_boarding_pass_has_a_name_but_no_birth_date() -> None:
+    parsed = parse_bcbp(
+        "M1DESMARAIS/LUC       EABC123 YULFRAAC 0834 226F001A0025 100", scan_date=TODAY
+    )
+    keys = record_keys(parsed.fields)
+    assert keys.document is None and keys.person is None
+    assert keys.person_reason == "no_birth_date"
+    assert keys.document_reason == "no_document_number"
+
+
+def test_fields_without_identifiers_give_no_key() -> None:
+    keys = record_keys({"text": "4006381333931"})
+    assert (keys.document, keys.person, keys.person_reason) == (None, None, "no_name")
+    assert document_key("UTO", "P", "<<<") is None
+    assert person_key("", "ANNA", "740812") is None
