@@ -247,7 +247,6 @@ class CameraDriver(Driver):
 
     async def _watch(self, watch: FeedWatch) -> None:
         presence = self.presence_path()
-        described = self.negotiated.describe() if self.negotiated else ""
         while True:
             await asyncio.sleep(WATCH_INTERVAL_S)
             frame = self.latest_frame()
@@ -259,14 +258,13 @@ class CameraDriver(Driver):
                 return
             finding = watch.check(time.monotonic())
             if finding is None:
-                if self._health.state is HealthState.DEGRADED and not watch.failing:
-                    self._set_state(HealthState.READY, described)
                 continue
             if finding.fatal:
                 await self._end(finding.code, finding.message)
                 return
+            # A run of failed reads that ended by itself: reported, and the state stays READY
+            # (frames are not events, so a DEGRADED state could not be seen to recover).
             self.note_error()
-            self._set_state(HealthState.DEGRADED, finding.message)
             await self._queue.put(Notice(finding.code, finding.message))
 
     async def _end(self, code: str, message: str, *, unplugged: bool = False) -> None:

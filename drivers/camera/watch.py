@@ -18,8 +18,8 @@ from numpy.typing import NDArray
 
 # The frame digest samples about this many pixels along the shorter side.
 DIGEST_SIDE = 32
-# Failed reads in a row that turn the camera DEGRADED (reported once per run).
-DEGRADED_AFTER = 3
+# Failed reads in a row that are reported (once per run) even before the feed counts as dead.
+REPORT_AFTER = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +86,6 @@ class FeedWatch:
             if self._ended is None:
                 self._ended = Finding(code, message, fatal=True)
 
-    @property
-    def failing(self) -> bool:
-        """Whether the last read failed."""
-        with self._lock:
-            return self._failures > 0
-
     def check(self, now: float) -> Finding | None:
         """What is wrong at `now`, the worst first; a run of failed reads is reported once."""
         limits = self.limits
@@ -112,7 +106,7 @@ class FeedWatch:
             still = self._last_frame - self._same_since
             if limits.frozen_after > 0 and still >= limits.frozen_after:
                 return Finding("frozen", f"the same picture for {still:.1f} s", fatal=True)
-            if self._failures >= DEGRADED_AFTER and not self._reported:
+            if self._failures >= REPORT_AFTER and not self._reported:
                 self._reported = True
                 return Finding(
                     "read_failed", f"{self._failures} reads failed in a row", fatal=False

@@ -76,20 +76,22 @@ async def test_a_read_that_never_returns_is_a_stall() -> None:
     assert camera_threads() == []  # close() ended the blocked read
 
 
-async def test_failing_reads_degrade_then_end_the_feed() -> None:
+async def test_failing_reads_are_reported_then_end_the_feed() -> None:
     async with opened(f"{SYNTHETIC}&fail_at=3", read_timeout=0.5) as driver:
         events = driver.events()
         first = await anext(events)
         assert isinstance(first, Notice)
         assert first.code == "read_failed"
         assert "in a row" in first.message
-        assert driver.health().state is HealthState.DEGRADED
+        assert driver.health().errors == 1
         second = await anext(events)
         assert isinstance(second, Notice)
         assert second.code == "read_failed"
         assert "every read failed" in second.message
         with pytest.raises(DriverError, match="read_failed"):
             await anext(events)
+        assert driver.health().state is HealthState.DEGRADED
+        assert driver.health().errors == 2
 
 
 async def test_an_image_sequence_whose_frames_go_fails_its_reads(tmp_path: Path) -> None:
