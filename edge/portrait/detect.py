@@ -26,7 +26,11 @@ FACE_CASCADE = "haarcascade_frontalface_alt2.xml"
 # The plain eye cascade first; the eyeglasses one only when the first finds no pair.
 EYE_CASCADES = ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml")
 
-_SCALE_STEP = 1.1  # pyramid step; 1.2 halves the cost but misses faces between the steps
+# Pyramid steps. Faces: 1.15 costs two thirds of 1.1 and found every face 1.1 found on our
+# test scenes (1.2 began to lose tilted heads). Eyes: 1.1, their search is small and their
+# position sets the roll.
+_FACE_STEP = 1.15
+_EYE_STEP = 1.1
 _FACE_NEIGHBOURS = 4
 _MIN_WINDOW = 20  # alt2 window size: no face smaller than this can be found
 
@@ -89,7 +93,7 @@ class FaceDetector:
         if side > min(small.shape):
             return []
         found = self._face.detectMultiScale(
-            small, _SCALE_STEP, _FACE_NEIGHBOURS, minSize=(side, side)
+            small, _FACE_STEP, _FACE_NEIGHBOURS, minSize=(side, side)
         )
         boxes = [_to_frame(rect, scale, width, height) for rect in found]
         boxes.sort(key=lambda box: box.width * box.height, reverse=True)
@@ -112,7 +116,7 @@ class FaceDetector:
         for cascade in self._eyes:
             found = cascade.detectMultiScale(
                 small,
-                _SCALE_STEP,
+                _EYE_STEP,
                 _EYE_NEIGHBOURS,
                 minSize=(smallest, smallest),
                 maxSize=(largest, largest),
