@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from drivers.base import DeviceUnavailable, DriverError
 from drivers.camera.frames import Frame, LatestFrame
 from drivers.camera.sources import FrameSource, Negotiated, SourceEnded
 from drivers.camera.watch import FeedWatch, digest
@@ -85,8 +86,13 @@ class CaptureThread:
     def _run(self) -> None:
         try:
             source = self._opener(self._stop)
-        except Exception as exc:  # DeviceUnavailable, DriverError, or OpenCV refusing the URL
+        except DriverError as exc:  # not there, will not open, a bad sim:// URL
             self._resolve(exc)
+            return
+        except Exception as exc:  # OpenCV refusing the URL: translated at the boundary
+            error = DeviceUnavailable(f"the camera did not open ({type(exc).__name__})")
+            error.__cause__ = exc
+            self._resolve(error)
             return
         self.source = source
         try:

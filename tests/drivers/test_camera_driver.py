@@ -208,6 +208,16 @@ async def test_a_missing_path_is_device_unavailable(tmp_path: Path) -> None:
     assert CameraDriver(SYNTHETIC).presence_path() is None
 
 
+async def test_a_file_that_is_no_video_or_a_folder_is_refused(tmp_path: Path) -> None:
+    garbage = tmp_path / "clip.avi"
+    garbage.write_bytes(b"not a video " * 100)
+    with pytest.raises(DeviceUnavailable, match="did not open as a file source"):
+        await CameraDriver(str(garbage), SMALL).open()
+    with pytest.raises(DriverError, match="neither a camera, a video file nor an image sequence"):
+        await CameraDriver(str(tmp_path), SMALL).open()
+    assert camera_threads() == []
+
+
 async def test_barcodes_in_the_frames_become_captures(tmp_path: Path) -> None:
     code = qr("M1SPECIMEN/TEST EABC123")
     options = {"barcodes": ["qr"], "scan_fps": 15.0}
