@@ -92,7 +92,7 @@ def crop_portrait(
         width=width,
         height=height,
         scale=round(scale, 4),
-        rotation=round(-angle, 3),
+        rotation=round(-angle, 3) + 0.0,  # + 0.0: no "-0.0" in the record
         eyes=Eyes(
             left=Point(width / 2 - half, EYE_LINE * width),
             right=Point(width / 2 + half, EYE_LINE * width),
