@@ -22,6 +22,11 @@ from drivers.camera.address import CameraAddress
 from drivers.camera.synthetic import SyntheticPattern, SyntheticSpec
 from drivers.transports.sysfs import usb_hints
 
+# OpenCV's own warnings go straight to stderr with file paths and backend chatter (a missing
+# frame of a sequence, a V4L2 property the camera ignores); the driver reports what matters
+# as Notices and log lines, so only OpenCV's errors are let through.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
 Image = NDArray[np.uint8]
 
 
