@@ -27,7 +27,10 @@ from functools import partial
 import cv2
 
 from benchmarks.common import line, median, percentile
-from edge.portrait import FaceDetector, PortraitThresholds, analyse_frame, portrait_jpeg
+from edge.portrait.analyse import analyse_frame
+from edge.portrait.crop import portrait_jpeg
+from edge.portrait.detect import FaceDetector
+from edge.portrait.thresholds import PortraitThresholds
 from tests.portrait import scenes
 
 GOAL_MS = 40.0

@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+import cv2
+
 from edge.config import Config
 from edge.devices import DeviceSupervisor
 from edge.events import Hub
@@ -49,6 +51,10 @@ def build_portraits(
     supervisor = next((s for s in supervisors if s.config.name == name), None)
     if supervisor is None:
         return None
+    # One OpenCV thread per call (process-wide): a frame's face search then leaves the other
+    # core to the event loop and the camera's decoding, and on a busy 2-core workstation it is
+    # no slower, since the second thread would mostly wait for a core (benchmarks/portrait).
+    cv2.setNumThreads(1)
     return Portraits(config.portrait, hub, camera_lookup(supervisor), submit)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge.portrait import FaceDetector, PortraitThresholds
+from edge.portrait.detect import FaceDetector
+from edge.portrait.thresholds import PortraitThresholds
 
 
 @pytest.fixture(scope="session")

@@ -7,18 +7,12 @@ import msgspec
 import numpy as np
 import pytest
 
-from edge.portrait import (
-    CropInfo,
-    FaceDetector,
-    FrameAnalysis,
-    PortraitError,
-    PortraitThresholds,
-    analyse_frame,
-    crop_portrait,
-    encode_jpeg,
-    portrait_jpeg,
-)
-from edge.portrait.crop import NEUTRAL
+from edge.portrait.analyse import analyse_frame
+from edge.portrait.crop import NEUTRAL, CropInfo, crop_portrait, encode_jpeg, portrait_jpeg
+from edge.portrait.detect import FaceDetector
+from edge.portrait.errors import PortraitError
+from edge.portrait.results import FrameAnalysis
+from edge.portrait.thresholds import PortraitThresholds
 from tests.portrait import scenes
 
 # The crop is a close-up: let the check search smaller faces than in a camera frame.

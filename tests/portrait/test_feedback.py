@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from edge.portrait import Direction, HintCode, Measure, Measures, QualityVerdict, hints
+from edge.portrait.feedback import hints
+from edge.portrait.results import Direction, HintCode, Measure, Measures, QualityVerdict
 
 OK = QualityVerdict.OK
 LOW = QualityVerdict.TOO_LOW

@@ -13,14 +13,11 @@ import numpy as np
 import pytest
 
 from edge.errors import EdgeError
-from edge.portrait import (
-    FaceDetector,
-    HintCode,
-    PortraitError,
-    PortraitThresholds,
-    analyse_frame,
-)
-from edge.portrait.detect import EYE_CASCADES, FACE_CASCADE
+from edge.portrait.analyse import analyse_frame
+from edge.portrait.detect import EYE_CASCADES, FACE_CASCADE, FaceDetector
+from edge.portrait.errors import PortraitError
+from edge.portrait.results import HintCode
+from edge.portrait.thresholds import PortraitThresholds
 from tests.portrait import scenes
 
 

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from edge.portrait import (
-    Direction,
-    FaceDetector,
-    FrameAnalysis,
-    HintCode,
-    PortraitThresholds,
-    QualityVerdict,
-    analyse_frame,
-)
+from edge.portrait.analyse import analyse_frame
+from edge.portrait.detect import FaceDetector
+from edge.portrait.results import Direction, FrameAnalysis, HintCode, QualityVerdict
+from edge.portrait.thresholds import PortraitThresholds
 from tests.portrait import scenes
 
 OK = QualityVerdict.OK

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import msgspec
 
-from edge.portrait import (
-    FaceDetector,
-    FrameAnalysis,
-    PortraitThresholds,
-    acceptable,
-    analyse_frame,
-    best_frame,
-)
+from edge.portrait.analyse import analyse_frame
+from edge.portrait.detect import FaceDetector
+from edge.portrait.results import FrameAnalysis
+from edge.portrait.select import acceptable, best_frame
+from edge.portrait.thresholds import PortraitThresholds
 from tests.portrait import scenes
 
 
