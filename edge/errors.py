@@ -6,7 +6,8 @@ EdgeError
 │   ├── StoreVersionError  the database was written by a newer release (no downgrade)
 │   └── StorageFullError   quota or disk headroom reached: the capture was refused
 ├── CaptureRefused         the pipeline did not accept a capture (shutting down, full)
-└── DocumentError          input to a document parser is not text at all
+├── DocumentError          input to a document parser is not text at all
+└── PortraitError          (edge.portrait.errors) not an image, no camera, JPEG failed
 
 Messages never carry personal data (names, document numbers, MRZ lines, images).
 """
