@@ -2,8 +2,8 @@
 
 Thread confinement: a `FrameScanner` belongs to the one worker thread that calls `scan()`
 (decoding blocks for milliseconds, never on the event loop). Its decoder, hold list and
-counters are touched by that thread only, so there are no locks; other threads read
-`counters` for metrics, where a figure one frame old is fine.
+counters are touched by that thread only, so there are no locks; other threads take
+`counters.snapshot()` for metrics, where a figure one frame old is fine.
 """
 
 from __future__ import annotations
@@ -72,6 +72,18 @@ class ScanCounters:
     delivered: int = 0
     duplicates: int = 0
     rejected: dict[str, int] = field(default_factory=dict)  # reason code → reads dropped
+
+    def snapshot(self) -> dict[str, int]:
+        """Every figure in one flat dict ("rejected_<reason>" per reason), safe to take from
+        another thread while the scanning thread counts on."""
+        figures = {
+            "frames": self.frames,
+            "decoded": self.decoded,
+            "delivered": self.delivered,
+            "duplicates": self.duplicates,
+        }
+        figures.update({f"rejected_{k}": n for k, n in self.rejected.copy().items()})
+        return figures
 
 
 class FrameScanner:

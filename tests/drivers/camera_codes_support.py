@@ -119,6 +119,11 @@ def jpeg(grey: Grey, quality: int) -> Grey:
     return np.asarray(cv2.imdecode(data, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
 
 
+def turn_between(a: int, b: int) -> int:
+    """The smaller angle between two orientations, in degrees."""
+    return min((a - b) % 360, (b - a) % 360)
+
+
 def centre_of(corners: Sequence[tuple[int, int]]) -> tuple[float, float]:
     """The mean of a read's corner points."""
     points = np.asarray(corners, dtype=np.float64)

@@ -29,6 +29,7 @@ from tests.drivers.camera_codes_support import (
     jpeg,
     symbol,
     through_video,
+    turn_between,
 )
 
 HD = (1280, 720)
@@ -101,7 +102,7 @@ def test_every_symbology_is_read_from_video_frames(
         x, y = centre_of(read.corners)
         assert abs(x - centre[0]) < image.shape[1] / 2, label
         assert abs(y - centre[1]) < image.shape[0] / 2, label
-        assert read.orientation in (0, 1, 2, 3, 4, 5, 355, 356, 357, 358, 359), label
+        assert turn_between(read.orientation, 0) <= 7, label
     assert scanner.counters.delivered == 3
     assert scanner.counters.rejected == {}
 
@@ -146,7 +147,7 @@ def test_orientation_of_a_code_turned_a_quarter(fmt: str) -> None:
     for quarter, degrees in ((0, 0), (1, 270), (2, 180), (3, 90)):
         (read,) = decoder.decode(np.rot90(grey, quarter))  # counter-clockwise quarter turns
         assert read.payload == content.encode()
-        assert read.orientation == degrees
+        assert turn_between(read.orientation, degrees) <= 2
 
 
 def frames_of_one_code() -> tuple[np.ndarray[Any, Any], bytes]:
@@ -234,24 +235,32 @@ def test_repeated_formats_are_kept_once_in_order() -> None:
     assert scanner.backend == "zxing"
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("angle", [-2.0, 2.0])
-def test_a_turned_pdf417_the_first_pass_misses_is_read_on_a_second_look(
-    angle: float, seed: int
-) -> None:
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_turned_pdf417_the_first_pass_misses_is_read_on_a_second_look(seed: int) -> None:
     content = random_bcbp(
-        random.Random("second-look"), scan_date=date(2025, 3, 14), legs=2, conditional=True
+        random.Random("x2"), scan_date=date(2025, 3, 14), legs=2, conditional=True, security=True
     )
     image = symbol(content, "pdf417", 3)
-    placed = [Placed(image, (1000, 500))]
-    grey = jpeg(frame(FULL_HD, placed, seed=seed, angle=angle, blur=0.8, noise=4.0), 75)
-    # A plain pass finds the symbol, but its rows come apart: a checksum error.
+    placed = [Placed(image, (900, 560))]
+    grey = jpeg(frame(FULL_HD, placed, seed=seed, angle=-3.0, blur=0.8, noise=4.0), 75)
+    # What the first pass sees (the smoothed frame): the symbol is found, but its rows come
+    # apart and it fails its checksum.
     pdf417 = zxingcpp.BarcodeFormats([zxingcpp.BarcodeFormat.PDF417])
-    assert zxingcpp.read_barcodes(grey, formats=pdf417, try_invert=False) == []
-    (failed,) = zxingcpp.read_barcodes(grey, formats=pdf417, return_errors=True)
+    smoothed = cv2.GaussianBlur(grey, (3, 3), 0)
+    assert zxingcpp.read_barcodes(smoothed, formats=pdf417, try_invert=False) == []
+    (failed,) = zxingcpp.read_barcodes(smoothed, formats=pdf417, return_errors=True)
     assert failed.error is not None
     (read,) = ZxingDecoder(["pdf417"]).decode(grey)
     assert read.payload == content.encode()
     x, y = centre_of(read.corners)
-    assert abs(x - 1000) < image.shape[1] / 2
-    assert abs(y - 500) < image.shape[0] / 2
+    assert abs(x - 900) < image.shape[1] / 2
+    assert abs(y - 560) < image.shape[0] / 2
+
+
+def test_decoding_never_writes_into_the_callers_frame() -> None:
+    grey, payload = frames_of_one_code()
+    before = grey.copy()
+    for decoder in (ZxingDecoder(["qr"]), ZxingDecoder(["qr"], denoise=False)):
+        assert [r.payload for r in decoder.decode(grey)] == [payload]
+        assert [r.payload for r in decoder.decode(grey[50:650, 200:1200])] == [payload]
+    assert np.array_equal(grey, before)

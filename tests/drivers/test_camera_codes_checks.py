@@ -125,6 +125,13 @@ def test_short_1d_reads_in_frames_are_dropped_counted_and_logged_once(
         second = [c.payload for scanner in scanners for c in scanner.scan(grey)]
     assert first == [b"12345670", b"CARTON-42"]
     assert second == []
+    assert scanners[0].counters.snapshot() == {
+        "frames": 2,
+        "decoded": 4,
+        "delivered": 1,
+        "duplicates": 1,
+        "rejected_too_short": 2,
+    }
     for scanner in scanners:
         assert scanner.counters.rejected == {"too_short": 2}
         assert scanner.counters.decoded == 4

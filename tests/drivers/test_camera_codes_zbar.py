@@ -11,7 +11,14 @@ import pytest
 from drivers.base import DriverError
 from drivers.camera.codes import DecoderUnavailable, ZbarDecoder, ZxingDecoder
 from drivers.camera.scan import FrameScanner
-from tests.drivers.camera_codes_support import Placed, Ticker, frame, symbol, through_video
+from tests.drivers.camera_codes_support import (
+    Placed,
+    Ticker,
+    frame,
+    symbol,
+    through_video,
+    turn_between,
+)
 
 HD = (1280, 720)
 
@@ -63,7 +70,9 @@ def test_zbar_and_zxing_agree_on_orientation() -> None:
         turned = np.ascontiguousarray(np.rot90(grey, quarter))
         (by_zbar,) = zbar.decode(turned)
         (by_zxing,) = zxing.decode(turned)
-        assert by_zbar.orientation == by_zxing.orientation == (360 - 90 * quarter) % 360
+        expected = (360 - 90 * quarter) % 360
+        assert by_zbar.orientation == expected  # zbar knows quarter turns only
+        assert turn_between(by_zxing.orientation, expected) <= 2
 
 
 @pytest.mark.parametrize("fmt", ["pdf417", "aztec", "datamatrix"])
