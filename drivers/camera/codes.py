@@ -7,8 +7,9 @@ DriverError
 
 Format names are the symbology names of `drivers.symbology` ("qr", "pdf417", "aztec",
 "datamatrix", "code128", "code39", "itf", "ean_upc", "codabar", "code93", "gs1_databar").
-A decoder is restricted to the formats it is given: an unrestricted zxing-cpp pass over a 1080p
-frame costs 10-60 times more, most of it in the 1D scanners chasing noise.
+A decoder is restricted to the formats it is given: an unrestricted zxing-cpp pass over a
+smoothed 1080p frame costs two to four times as much (benchmarks/bench_frame_codes.py), and ten
+times or more on an unsmoothed noisy one, most of it in the 1D scanners chasing noise.
 """
 
 from __future__ import annotations
