@@ -17,7 +17,7 @@ import msgspec
 from edge.alerts.index import Hit
 from edge.alerts.keeper import InForce, ListKeeper
 from edge.alerts.metrics import AlertMetrics
-from edge.alerts.normalize import digest, record_keys
+from edge.alerts.normalize import record_keys
 from edge.documents.result import Check, Issue
 from edge.records import Kind, Record
 
@@ -57,15 +57,15 @@ def evaluate(fields: Mapping[str, Any], in_force: InForce | None, now: float) ->
         return _with_list(Outcome(verdict=NOT_CHECKED, reason=reason), in_force, now)
     if in_force is None:
         return Outcome(verdict=NOT_CHECKED, reason="no_list")
-    hmac_key = in_force.listed.hmac_key
+    keyer, index = in_force.keyer, in_force.index
     hits: list[Hit] = []
     checked: list[str] = []
     if keys.document is not None:
         checked.append("document")
-        hits += in_force.index.lookup(digest(hmac_key, keys.document))
+        hits += index.lookup(keyer.digest(keys.document))
     if keys.person is not None:
         checked.append("person")
-        hits += in_force.index.lookup(digest(hmac_key, keys.person))
+        hits += index.lookup(keyer.digest(keys.person))
     missing = keys.document_reason or keys.person_reason or None
     if not hits:
         return _with_list(Outcome(verdict=NO_HIT, reason=missing, checked=checked), in_force, now)

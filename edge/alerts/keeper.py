@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from edge.alerts.errors import ListRefused
 from edge.alerts.index import AlertIndex
 from edge.alerts.listfile import ListFile, peek, utc_iso, verify
+from edge.alerts.normalize import Keyer
 
 log = logging.getLogger("midas_edge.alerts")
 
@@ -35,6 +36,7 @@ class InForce:
 
     listed: ListFile
     index: AlertIndex
+    keyer: Keyer
     source: str
     loaded_at: float
 
@@ -138,7 +140,7 @@ class ListKeeper:
                 why = ListRefused("not_stored", f"the data dir cannot keep it ({exc.strerror})")
                 self._refuse(source, why, data)
                 return Offered.REFUSED
-            self.current = InForce(listed, index, source, time.time())
+            self.current = InForce(listed, index, Keyer(listed.hmac_key), source, time.time())
         log.info(
             "alert list in force",
             extra={

@@ -120,12 +120,6 @@ def build(
     region: str = "",
 ) -> bytes:
     """The signed file of `entries` (any order; sorted here)."""
-    if version < 1:
-        raise ValueError("the version is a positive integer")
-    if expires <= issued:
-        raise ValueError("the expiry must come after the issue time")
-    if len(hmac_key) != HMAC_KEY_BYTES:
-        raise ValueError("the HMAC key is 32 bytes")
     ordered = sorted(entries, key=lambda e: e.digest)
     for entry in ordered:
         if len(entry.digest) != DIGEST_BYTES or not REF.match(entry.ref):
@@ -137,6 +131,36 @@ def build(
             "".join(e.ref + "\n" for e in ordered).encode("ascii"),
         )
     )
+    return assemble(
+        body,
+        len(ordered),
+        version=version,
+        issued=issued,
+        expires=expires,
+        hmac_key=hmac_key,
+        private_key=private_key,
+        region=region,
+    )
+
+
+def assemble(
+    body: bytes,
+    entries: int,
+    *,
+    version: int,
+    issued: datetime,
+    expires: datetime,
+    hmac_key: bytes,
+    private_key: Ed25519PrivateKey,
+    region: str = "",
+) -> bytes:
+    """The signed file around a body already laid out (digests sorted, categories, refs)."""
+    if version < 1:
+        raise ValueError("the version is a positive integer")
+    if expires <= issued:
+        raise ValueError("the expiry must come after the issue time")
+    if len(hmac_key) != HMAC_KEY_BYTES:
+        raise ValueError("the HMAC key is 32 bytes")
     header = Header(
         format=FORMAT,
         version=version,
@@ -144,7 +168,7 @@ def build(
         expires_at=utc_iso(expires),
         key_id=key_id(private_key.public_key()),
         hmac_key=hmac_key.hex(),
-        entries=len(ordered),
+        entries=entries,
         digest_bytes=DIGEST_BYTES,
         body_bytes=len(body),
         body_sha256=hashlib.sha256(body).hexdigest(),

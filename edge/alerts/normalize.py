@@ -13,6 +13,7 @@ second entry where a name has two ICAO transliterations (Ü as UE or U).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import unicodedata
@@ -75,6 +76,25 @@ def digest(hmac_key: bytes, key: str) -> bytes:
     return hmac.digest(hmac_key, key.encode("ascii"), "sha256")[:DIGEST_BYTES]
 
 
+class Keyer:
+    """`digest()` for one list's key, with the HMAC's inner and outer states computed once
+    (RFC 2104): about a third of the cost per key on the capture path."""
+
+    def __init__(self, hmac_key: bytes) -> None:
+        block = (hashlib.sha256(hmac_key).digest() if len(hmac_key) > 64 else hmac_key).ljust(
+            64, b"\0"
+        )
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def digest(self, key: str) -> bytes:
+        inner = self._inner.copy()
+        inner.update(key.encode("ascii"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:DIGEST_BYTES]
+
+
 def country(value: str) -> str:
     """Issuing state: upper case, letters only ("D<<" is "D"); DEU is written D as in MRZs."""
     text = _NOT_LETTER.sub("", value.upper())
@@ -105,6 +125,8 @@ def name_form(value: str, *, plain: bool = False) -> str:
 
 
 def _letters(text: str) -> str:
+    if text.isascii():  # what the MRZ parser gives: nothing to transliterate
+        return _NOT_LETTER.sub("", text.upper())
     fixed = "".join(_FIXED.get(ch, _FIXED.get(ch.upper(), ch)) for ch in text)
     decomposed = unicodedata.normalize("NFKD", fixed)
     return _NOT_LETTER.sub("", decomposed.upper())

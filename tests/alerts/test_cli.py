@@ -151,7 +151,8 @@ def test_import_places_the_list_for_the_daemon_and_status_reads_the_kept_one(
     code, (refusal,), _ = run(capsys, "alerts", "import", str(older), "--config", str(config))
     assert code == 1 and refusal["refused"] == "older_version"
     forged = tmp_path / "forged.bin"
-    forged.write_bytes(newer.read_bytes()[:-1] + b"\x00")
+    good = newer.read_bytes()
+    forged.write_bytes(good[:-1] + bytes([good[-1] ^ 0xFF]))
     code, (refusal,), _ = run(capsys, "alerts", "import", str(forged), "--config", str(config))
     assert code == 1 and refusal["refused"] == "bad_signature"
 

@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 
 from edge.alerts.normalize import (
+    Keyer,
     birth,
     country,
+    digest,
     document_class,
     document_key,
     document_number,
@@ -166,3 +168,10 @@ def test_fields_without_identifiers_give_no_key() -> None:
     assert (keys.document, keys.person, keys.person_reason) == (None, None, "no_name")
     assert document_key("UTO", "P", "<<<") is None
     assert person_key("", "ANNA", "740812") is None
+
+
+def test_the_keyer_computes_the_same_digests_as_hmac() -> None:
+    for hmac_key in (bytes(32), bytes(range(32)), b"k" * 100):
+        keyer = Keyer(hmac_key)
+        for key in ("D\x1fUTO\x1fP\x1fL0S70001", "N\x1fNOOR\x1fAMAL\x1f85<<<<", ""):
+            assert keyer.digest(key) == digest(hmac_key, key)
