@@ -13,6 +13,7 @@ from agent import outbox
 from drivers.registry import default_registry
 from edge import __version__, demo, devices_cli, jsonlog, parse, records, runner, simulate
 from edge.alerts.cli import add_command as add_alerts_command
+from edge.alerts.config import checked_key
 from edge.app import App
 from edge.config import Config, check_data_dir, load, resolve_path
 from edge.devices import resolve_drivers
@@ -33,6 +34,8 @@ def _load_checked(path_arg: str | None) -> tuple[Config, str]:
 def cmd_config_check(args: argparse.Namespace) -> int:
     config, source = _load_checked(args.path or args.config)
     check_data_dir(config, source)
+    if config.alerts is not None:
+        checked_key(config.alerts, {s.name: s.kind for s in config.sinks}, source)
     print(
         f"{source}: ok (workstation {config.workstation.id}, {len(config.devices)} devices, "
         f"{len(config.sinks)} sinks)"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.alerts.errors import AlertListError
-from edge.alerts.keys import parse_public_key
+from edge.alerts.keys import load_public_key, parse_public_key
+from edge.errors import ConfigError
 
 
 def _bad(key: str, message: str) -> ValueError:
@@ -47,7 +50,21 @@ class AlertsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise _bad("recheck_days", "expected recheck_days to be zero or more")
 
 
-def fetch_sink_problem(alerts: AlertsConfig, sinks: dict[str, str]) -> str | None:
+def checked_key(alerts: AlertsConfig, sinks: Mapping[str, str], source: str) -> Ed25519PublicKey:
+    """The region key, once the section agrees with the sinks (name -> kind); else ConfigError.
+
+    Reads the key file: `config check` and the daemon's start call it, the config load not.
+    """
+    problem = fetch_sink_problem(alerts, sinks)
+    if problem is not None:
+        raise ConfigError(source, "alerts.fetch_sink", problem)
+    try:
+        return load_public_key(alerts.public_key)
+    except AlertListError as exc:
+        raise ConfigError(source, "alerts.public_key", str(exc)) from None
+
+
+def fetch_sink_problem(alerts: AlertsConfig, sinks: Mapping[str, str]) -> str | None:
     """Why `fetch_sink` cannot be used with the configured sinks (name -> kind), or None."""
     if alerts.fetch_sink is None:
         return None

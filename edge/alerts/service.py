@@ -28,15 +28,13 @@ from prometheus_client import CollectorRegistry
 
 from edge.alarms import Alarms
 from edge.alerts.check import HIT, AlertChecker
-from edge.alerts.config import AlertsConfig, fetch_sink_problem
-from edge.alerts.errors import AlertListError
+from edge.alerts.config import AlertsConfig, checked_key
 from edge.alerts.fetch import DropWatcher, Fetcher, FetchError
 from edge.alerts.keeper import InForce, ListKeeper, Refusal
-from edge.alerts.keys import load_public_key
 from edge.alerts.metrics import AlertMetrics
 from edge.alerts.recheck import Rechecker, read_mark, write_mark
 from edge.config import Config, SinkConfig
-from edge.errors import ConfigError, EdgeError
+from edge.errors import EdgeError
 from edge.events import Event, Hub
 from edge.records import Kind, Record
 from edge.store import Store
@@ -288,13 +286,8 @@ async def open_service(
     alerts = config.alerts
     if alerts is None:
         return None
-    problem = fetch_sink_problem(alerts, {s.name: s.kind for s in config.sinks})
-    if problem is not None:
-        raise ConfigError(source, "alerts.fetch_sink", problem)
-    try:
-        public_key = await asyncio.to_thread(load_public_key, alerts.public_key)
-    except AlertListError as exc:
-        raise ConfigError(source, "alerts.public_key", str(exc)) from None
+    sinks = {s.name: s.kind for s in config.sinks}
+    public_key = await asyncio.to_thread(checked_key, alerts, sinks, source)
     fetch_from = None
     sink = next((s for s in config.sinks if s.name == alerts.fetch_sink), None)
     if sink is not None:

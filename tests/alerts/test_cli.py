@@ -198,3 +198,17 @@ def test_publish_into_a_receiver_database(
         region["public_key"],
     )
     assert code == 1 and out["published"] == "older"
+
+
+def test_config_check_reads_the_region_key_and_the_fetch_sink(
+    tmp_path: Path, data_dir: Path, region: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = config_file(tmp_path, data_dir, region["public_key_file"])
+    assert main(["config", "check", str(config)]) == 0
+    capsys.readouterr()
+    Path(region["public_key_file"]).write_text("not a key")
+    assert main(["config", "check", str(config)]) == 1
+    assert "alerts.public_key: expected" in capsys.readouterr().err
+    config.write_text(config.read_text() + 'fetch_sink = "regional"\n')
+    assert main(["config", "check", str(config)]) == 1
+    assert "alerts.fetch_sink: expected the name of a configured sink" in capsys.readouterr().err
