@@ -34,7 +34,7 @@ from edge.alerts.keeper import InForce, ListKeeper, Refusal
 from edge.alerts.metrics import AlertMetrics
 from edge.alerts.recheck import Rechecker, read_mark, write_mark
 from edge.config import Config, SinkConfig
-from edge.errors import EdgeError
+from edge.errors import ConfigError, EdgeError
 from edge.events import Event, Hub
 from edge.records import Kind, Record
 from edge.store import Store
@@ -97,7 +97,6 @@ class AlertService:
     async def open(self) -> None:
         """Put the kept list (or a newer dropped one) in force before the first capture."""
         self._mark = await asyncio.to_thread(read_mark, self._data_dir)
-        await asyncio.to_thread(self.drop.directory.mkdir, mode=0o700, parents=True, exist_ok=True)
         await self.keeper.load_stored()
         await self.drop.poll()
         self._update_alarms()
@@ -151,7 +150,11 @@ class AlertService:
                 self.rechecking = False
             self.metrics.rechecked.inc(report.rechecked)
             self._mark = report.version
-            await asyncio.to_thread(write_mark, self._data_dir, report.version)
+            try:
+                await asyncio.to_thread(write_mark, self._data_dir, report.version)
+            except OSError as exc:
+                # The amendments are stored; the next start re-checks and finds them made.
+                log.error("alert re-check mark not kept", extra={"detail": exc.strerror})
             log.info(
                 "alert re-check done",
                 extra={
@@ -303,5 +306,12 @@ async def open_service(
         registry=registry,
         fetch_from=fetch_from,
     )
+    try:
+        await asyncio.to_thread(
+            service.drop.directory.mkdir, mode=0o700, parents=True, exist_ok=True
+        )
+    except OSError as exc:
+        expected = f"expected a directory the daemon can create ({exc.strerror})"
+        raise ConfigError(source, "alerts.drop_dir", expected) from None
     await service.open()
     return service

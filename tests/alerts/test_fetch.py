@@ -152,3 +152,11 @@ async def test_a_fetch_sink_must_be_an_http_sink(data_dir: Path, tmp_path: Path)
     with pytest.raises(ConfigError, match="expected the name of a configured sink"):
         async with running(config):
             pass
+
+
+async def test_a_drop_dir_that_cannot_be_made_is_a_config_error(data_dir: Path) -> None:
+    (data_dir / "file").write_text("in the way")
+    config = make_config(data_dir, alerts=alerts_section(KEY, drop_dir=str(data_dir / "file/x")))
+    with pytest.raises(ConfigError, match=r"alerts\.drop_dir: expected a directory"):
+        async with running(config):
+            pass
