@@ -203,6 +203,11 @@ async def test_a_newer_list_rechecks_and_amends_late_hits_once(data_dir: Path) -
         assert amendment["payload"]["alert"]["verdict"] == "hit"
         assert amendment["checks"]["alert_list"] == "failed"
         assert amendment["device"] == {"name": "alert-lists", "driver": "recheck"}
+        # Like every record, it is sealed into the signed chain that the sinks forward.
+        sealed = "SELECT count(*) FROM seals WHERE seq = ?"
+        async with asyncio.timeout(10):
+            while (await app.store.query(sealed, (amendment["seq"],)))[0][0] != 1:
+                await asyncio.sleep(0.02)
         status = await api(app, http, "/v1/alerts/status")
         assert status["recheck"] == {"through_version": 2, "running": False}
 
