@@ -21,6 +21,9 @@ from aiohttp import web
 from edge.wire import MAX_BATCH_BYTES, Receipts, Status
 from receiver import StorageError
 from receiver.checks import SHA256, WORKSTATION, Refused, Trust, check
+from receiver.enroll import add_routes as add_enroll_routes
+from receiver.enroll import check_batch_sender, client_certificates
+from receiver.region import Region
 from receiver.storage import MAX_PAGE, Storage
 
 log = logging.getLogger("receiver")
@@ -69,6 +72,7 @@ async def post_batch(request: web.Request) -> web.Response:
     data = await request.read()
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     batch = await asyncio.to_thread(check, data, encoding, request.app[TRUST_KEY])
+    check_batch_sender(request, batch.workstation)
     receipts = await request.app[STORAGE_KEY].ingest(
         batch.workstation, batch.key_id, batch.records, time.time()
     )
@@ -197,9 +201,11 @@ async def get_health(request: web.Request) -> web.Response:
     return _answer({"status": "ok"})
 
 
-def create_app(storage: Storage, trust: Trust) -> web.Application:
-    """The receiver's routes over an opened `storage`."""
-    app = web.Application(middlewares=[errors], client_max_size=MAX_BATCH_BYTES)
+def create_app(storage: Storage, trust: Trust, region: Region | None = None) -> web.Application:
+    """The receiver's routes over an opened `storage`; with `region`, enrollment and mTLS."""
+    app = web.Application(
+        middlewares=[errors, client_certificates], client_max_size=MAX_BATCH_BYTES
+    )
     app[STORAGE_KEY] = storage
     app[TRUST_KEY] = trust
     app.router.add_post("/v1/batches", post_batch)
@@ -212,6 +218,7 @@ def create_app(storage: Storage, trust: Trust) -> web.Application:
     app.router.add_get("/v1/workstations/{workstation}/chain", get_chain, allow_head=False)
     app.router.add_get("/v1/alert-lists/latest", get_latest_alert_list, allow_head=False)
     app.router.add_get("/v1/health", get_health, allow_head=False)
+    add_enroll_routes(app, region)
     return app
 
 
@@ -235,10 +242,11 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 0,
     ssl_context: ssl.SSLContext | None = None,
+    region: Region | None = None,
 ) -> AsyncIterator[Listening]:
     """The receiver listening on host:port (0: a free port) over an opened storage."""
     runner = web.AppRunner(
-        create_app(storage, trust),
+        create_app(storage, trust, region),
         auto_decompress=False,
         access_log=None,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,

@@ -13,10 +13,12 @@ from pathlib import Path
 from receiver import ReceiverError, SetupError
 from receiver.app import serve
 from receiver.checks import Trust
+from receiver.region import Region
+from receiver.region_cli import add_subcommands, region_tls
 from receiver.storage import Storage
 
 log = logging.getLogger("receiver")
-EXIT_OK, EXIT_FAIL = 0, 1
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 def server_tls(cert: str | None, key: str | None, client_ca: str | None) -> ssl.SSLContext | None:
@@ -65,8 +67,11 @@ def _listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-async def run(args: argparse.Namespace, trust_dir: Path, storage: Storage) -> int:
-    tls = server_tls(args.tls_cert, args.tls_key, args.client_ca)
+async def run(
+    args: argparse.Namespace, trust_dir: Path, storage: Storage, region: Region | None = None
+) -> int:
+    tls = region_tls(region) if region is not None else None
+    tls = tls or server_tls(args.tls_cert, args.tls_key, args.client_ca)
     host, port = args.listen
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -74,7 +79,7 @@ async def run(args: argparse.Namespace, trust_dir: Path, storage: Storage) -> in
         loop.add_signal_handler(sig, stop.set)
     await storage.open()
     try:
-        async with serve(storage, Trust(trust_dir), host, port, tls) as where:
+        async with serve(storage, Trust(trust_dir), host, port, tls, region) as where:
             log.info("receiver listening on %s", where.url)
             print(f"receiver listening on {where.url}", flush=True)
             await stop.wait()
@@ -86,10 +91,21 @@ async def run(args: argparse.Namespace, trust_dir: Path, storage: Storage) -> in
 def command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        trust_dir = Path(args.trust)
+        if args.db is None:
+            print("error: --db is required to run the receiver", file=sys.stderr)
+            return EXIT_USAGE
+        region = Region.load(Path(args.region)) if args.region else None
+        if region is not None and (args.tls_cert or args.client_ca):
+            raise SetupError("--region brings its own TLS files: no --tls-cert or --client-ca")
+        if args.trust:
+            trust_dir = Path(args.trust)
+        elif region is not None:
+            trust_dir = region.trust_dir
+        else:
+            raise SetupError("--trust is required (or --region, which keeps its own)")
         if not trust_dir.is_dir():
             raise SetupError(f"--trust {trust_dir}: not a directory")
-        return asyncio.run(run(args, trust_dir, open_storage(args.db)))
+        return asyncio.run(run(args, trust_dir, open_storage(args.db), region))
     except ReceiverError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -101,9 +117,14 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     """Add `receiver` to the midas-edge CLI."""
     p = sub.add_parser("receiver", help="run the reference regional receiver")
     p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8480), help="HOST:PORT")
-    p.add_argument("--db", required=True, help="SQLite file path or postgresql://... URL")
-    p.add_argument("--trust", required=True, help="directory of <workstation>.pem public keys")
+    p.add_argument("--db", help="SQLite file path or postgresql://... URL (required to serve)")
+    p.add_argument("--trust", help="directory of <workstation>.pem public keys")
+    p.add_argument(
+        "--region",
+        help="region directory (`receiver ca init`): TLS, client certificates, enrollment",
+    )
     p.add_argument("--tls-cert", help="server certificate (PEM) for HTTPS")
     p.add_argument("--tls-key", help="server private key (PEM)")
     p.add_argument("--client-ca", help="require client certificates issued by this CA (mTLS)")
     p.set_defaults(func=command)
+    add_subcommands(p)
