@@ -16,9 +16,11 @@ from edge.alerts.cli import add_command as add_alerts_command
 from edge.alerts.config import checked_key
 from edge.app import App
 from edge.config import Config, check_data_dir, load, resolve_path
+from edge.console_cli import add_command as add_console_command
 from edge.devices import resolve_drivers
 from edge.errors import EdgeError
 from edge.store.store import DB_NAME
+from provisioning.cli import add_commands as add_provisioning_commands
 from receiver.main import add_command as add_receiver_command
 
 EXIT_OK, EXIT_FAIL = 0, 1  # argparse exits 2 on a usage error
@@ -161,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--every", type=float, help="present a specimen every so many seconds")
     sim.set_defaults(func=cmd_simulate)
     add_receiver_command(sub)
+    add_provisioning_commands(sub)
     add_alerts_command(sub)
+    add_console_command(sub)
     return parser
 
 

@@ -50,3 +50,10 @@ CLASS_INFO: dict[DeviceClass, ClassInfo] = {
     DeviceClass.VIDEO: ClassInfo("rw", "video4linux", "videodev"),
     DeviceClass.USB_DEVICE: ClassInfo("rw", "usb", None),
 }
+# The workstation's TLS identity (issued at enrollment) and the region CA it pins.
+REGION_CA = CONFIG_DIR / "regional-ca.pem"
+TLS_CERT = CONFIG_DIR / "workstation.crt"
+TLS_KEY = CONFIG_DIR / "workstation-tls.key"
+# The provisioning report, in the data dir.
+REPORT_JSON = "provision-report.json"
+REPORT_TEXT = "provision-report.txt"

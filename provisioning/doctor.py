@@ -1,0 +1,135 @@
+"""`midas-edge doctor`: the provisioning checks on a workstation in service, changing nothing.
+
+Config, permissions of the data dir, keys and token, devices present (their stable paths)
+and READY (when the daemon's API answers), clock, disk headroom and quota, sink reachability
+(and the clock against the server's Date header), backlog age and dead letters, certificate
+expiry, and the unit (is-enabled / is-active under systemd; the staged files under --root).
+Every problem names the command that fixes it; exit 1 when there is any.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TextIO
+
+from drivers.registry import Registry, default_registry
+from edge.config import Config, load
+from edge.devices import resolve_drivers
+from edge.errors import EdgeError
+from provisioning import doctor_checks as checks
+from provisioning.install import SYSTEMD_RUNNING, WANTS_LINK
+from provisioning.selftest import CheckResult
+from provisioning.system import UNIT_NAME
+from provisioning.udev import RULES_PATH
+from provisioning.units import UNIT_PATH
+
+DEFAULT_MAX_BACKLOG_S = 3600.0
+UNIT_TIMEOUT_S = 30
+
+
+def check_config(
+    path: str, where: checks.Where, registry: Registry
+) -> tuple[Config | None, CheckResult]:
+    try:
+        config = load(where(path))
+        resolve_drivers(config, registry, path)
+    except EdgeError as exc:
+        fix = f"midas-edge config check {where(path)}  # or: {where.provision}"
+        return None, CheckResult("config valid", False, str(exc), fix)
+    return config, CheckResult("config valid", True, path)
+
+
+def _systemctl(tool: str, *args: str) -> str:
+    result = subprocess.run(  # noqa: S603  # systemctl by its full path, no shell
+        [tool, *args, UNIT_NAME],
+        capture_output=True,
+        text=True,
+        timeout=UNIT_TIMEOUT_S,
+        check=False,
+    )
+    return result.stdout.strip() or "unknown"
+
+
+def unit_state(where: checks.Where) -> list[CheckResult]:
+    if where.root is not None:
+        out = []
+        for name, target in (
+            ("unit", UNIT_PATH),
+            ("enabled", WANTS_LINK),
+            ("udev rules", RULES_PATH),
+        ):
+            path = where(target)
+            ok = path.exists() or path.is_symlink()
+            out.append(
+                CheckResult(f"{name} installed", ok, str(target), "" if ok else where.provision)
+            )
+        return out
+    tool = shutil.which("systemctl")
+    if tool is None or not SYSTEMD_RUNNING.is_dir():
+        return [CheckResult("unit state", None, "systemd is not running here")]
+    enabled, active = _systemctl(tool, "is-enabled"), _systemctl(tool, "is-active")
+    return [
+        CheckResult(
+            "unit enabled",
+            enabled == "enabled",
+            enabled,
+            "" if enabled == "enabled" else f"systemctl enable --now {UNIT_NAME}",
+        ),
+        CheckResult(
+            "unit active",
+            active == "active",
+            active,
+            ""
+            if active == "active"
+            else f"systemctl restart {UNIT_NAME}; journalctl -u {UNIT_NAME}",
+        ),
+    ]
+
+
+async def diagnose(
+    config_path: str,
+    root: Path | None,
+    *,
+    registry: Registry = default_registry,
+    max_backlog_s: float = DEFAULT_MAX_BACKLOG_S,
+    now: float | None = None,
+) -> list[CheckResult]:
+    """Every check, in order; nothing is changed."""
+    where = checks.Where(root)
+    moment = checks.now_s() if now is None else now
+    config, result = check_config(config_path, where, registry)
+    out = [result]
+    if config is not None:
+        out += checks.permissions(config, config_path, where)
+        out += checks.devices_present(config, where)
+        out += checks.devices_ready(config, where)
+    out.append(checks.clock(moment))
+    if config is not None:
+        out += checks.disk(config, where)
+        for sink in config.sinks:
+            if sink.kind == "http":
+                out += await checks.http_sink(sink, where, moment)
+        out += checks.sinks(config, where, moment)
+        out += checks.backlog(config, where, moment, max_backlog_s)
+    out += unit_state(where)
+    return out
+
+
+def render(results: list[CheckResult], out: TextIO, *, as_json: bool) -> int:
+    """Print the results; the exit code (1 when anything failed)."""
+    failed = [r for r in results if r.ok is False]
+    if as_json:
+        body = {"ok": not failed, "checks": [r.as_dict() for r in results]}
+        print(json.dumps(body, indent=2), file=out)
+        return 1 if failed else 0
+    for r in results:
+        mark = {True: "ok  ", False: "FAIL", None: "skip"}[r.ok]
+        print(f"{mark} {r.name}: {r.detail}", file=out)
+        if r.ok is False and r.fix:
+            print(f"       fix: {r.fix}", file=out)
+    summary = f"{len(failed)} problem(s)" if failed else "no problems"
+    print(f"doctor: {summary} in {len(results)} checks", file=out)
+    return 1 if failed else 0

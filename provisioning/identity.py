@@ -1,0 +1,197 @@
+"""The workstation's identity: its Ed25519 chain key, its TLS key and the enrolled certificate.
+
+    <data_dir>/workstation.key (0600), .pub   chain key (agent/chain.py), service account's
+    /etc/midas-edge/workstation-tls.key (0600) TLS client key (ECDSA P-256), service account's
+    /etc/midas-edge/workstation.crt (0640)    client certificate from the region CA
+    /etc/midas-edge/regional-ca.pem (0640)    the region CA the HTTP sink pins
+    /etc/midas-edge/enrollment.json (0640)    what was enrolled: workstation, key id, expiry
+
+Keys are made once and kept. Enrollment runs when there is no usable certificate: none, not
+matching the TLS key, not issued by the stored CA, for another workstation or chain key, or
+expiring within RENEW_DAYS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
+
+from agent.chain import KEY_FILE, PUBLIC_FILE, ChainError, load_or_create_key
+from edge.wire import key_id
+from provisioning.changes import Applier
+from provisioning.enroll import EnrollError, enroll, fetch_ca
+from provisioning.errors import ProvisioningError
+from provisioning.settings import Settings
+from provisioning.system import (
+    CONFIG_DIR,
+    REGION_CA,
+    SERVICE_GROUP,
+    SERVICE_USER,
+    TLS_CERT,
+    TLS_KEY,
+)
+
+RENEW_DAYS = 30
+ENROLLMENT = CONFIG_DIR / "enrollment.json"
+SERVICE = (SERVICE_USER, SERVICE_GROUP)
+READABLE = ("root", SERVICE_GROUP)
+
+
+@dataclass
+class IdentityResult:
+    summary: str
+    hints: list[str] = field(default_factory=list)
+
+
+def load_pem_cert(data: bytes) -> x509.Certificate | None:
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError:
+        return None
+
+
+def chain_key(applier: Applier, data_dir: PurePosixPath) -> Ed25519PrivateKey | None:
+    """The chain key, created when missing (None in a dry run that would create it)."""
+    key_path = data_dir / KEY_FILE
+    if not applier.path(key_path).exists():
+        applier.record("write", key_path, "0600, Ed25519 chain key: content not shown")
+        if applier.dry_run:
+            return None
+    try:
+        key = load_or_create_key(applier.path(data_dir))
+    except (ChainError, OSError) as exc:
+        raise ProvisioningError(f"the chain key cannot be used ({exc}); move it aside") from None
+    applier.ensure_meta(key_path, mode=0o600, owner=SERVICE)
+    applier.ensure_meta(data_dir / PUBLIC_FILE, mode=0o644, owner=SERVICE)
+    return key
+
+
+def tls_key(applier: Applier) -> ec.EllipticCurvePrivateKey:
+    """The TLS client key, created when missing (in a dry run: made, not written)."""
+    path = applier.path(TLS_KEY)
+    try:
+        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError:
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        applier.write(TLS_KEY, pem, mode=0o600, owner=SERVICE, secret=True)
+        return key
+    except (OSError, ValueError) as exc:
+        raise ProvisioningError(f"{TLS_KEY} is not a usable key ({exc}); move it aside") from None
+    if not isinstance(loaded, ec.EllipticCurvePrivateKey):
+        raise ProvisioningError(f"{TLS_KEY} is not an ECDSA key; move it aside")
+    applier.ensure_meta(TLS_KEY, mode=0o600, owner=SERVICE)
+    return loaded
+
+
+def _same_key(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> bool:
+    der = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return cert.public_key().public_bytes(*der) == key.public_key().public_bytes(*der)
+
+
+def certificate_problem(
+    applier: Applier,
+    key: ec.EllipticCurvePrivateKey,
+    workstation: str,
+    chain_id: str | None,
+    now: dt.datetime,
+) -> str | None:
+    """Why the stored certificate cannot be kept, or None when it is good."""
+    try:
+        cert = load_pem_cert(applier.path(TLS_CERT).read_bytes())
+        ca = load_pem_cert(applier.path(REGION_CA).read_bytes())
+        enrolled = json.loads(applier.path(ENROLLMENT).read_text())
+    except FileNotFoundError:
+        return "not enrolled yet"
+    except (OSError, ValueError):
+        return "the enrollment files are unreadable"
+    if cert is None or ca is None:
+        return "the certificate or the region CA is not PEM"
+    if not _same_key(cert, key):
+        return "the certificate is not for the TLS key"
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return "the certificate is not issued by the stored region CA"
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if [n.value for n in names] != [workstation]:
+        return "the certificate names another workstation"
+    if chain_id is not None and enrolled.get("key_id") != chain_id:
+        return "the chain key changed since enrollment"
+    if cert.not_valid_after_utc - now < dt.timedelta(days=RENEW_DAYS):
+        return f"the certificate expires {cert.not_valid_after_utc:%Y-%m-%d}"
+    return None
+
+
+def csr_for(key: ec.EllipticCurvePrivateKey, workstation: str) -> bytes:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, workstation)])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+async def establish(settings: Settings, applier: Applier) -> IdentityResult:
+    """Keys, then enrollment when the certificate is missing or not good any more."""
+    workstation = settings.workstation or ""
+    data_dir = PurePosixPath(settings.data_dir)
+    chain = chain_key(applier, data_dir)
+    chain_id = key_id(chain.public_key()) if chain is not None else None
+    if not settings.region_url:
+        return IdentityResult(f"chain key {chain_id or '(new)'}; no regional server to enroll with")
+    key = tls_key(applier)
+    now = dt.datetime.now(dt.UTC)
+    problem = certificate_problem(applier, key, workstation, chain_id, now)
+    if problem is None:
+        cert = load_pem_cert(applier.path(TLS_CERT).read_bytes())
+        assert cert is not None  # checked by certificate_problem
+        for target in (TLS_CERT, REGION_CA, ENROLLMENT):
+            applier.ensure_meta(target, mode=0o640, owner=READABLE)
+        return IdentityResult(
+            f"enrolled (chain key {chain_id}, certificate valid until "
+            f"{cert.not_valid_after_utc:%Y-%m-%d})"
+        )
+    renew = f"midas-edge receiver enroll-token --workstation {workstation}"
+    if not settings.enroll_token or not settings.ca_fingerprint:
+        raise ProvisioningError(
+            f"enrollment needed ({problem}) but no token and CA fingerprint were given; on the "
+            f"regional server run `{renew}`, then provision again with --enroll-token and "
+            "--ca-fingerprint"
+        )
+    if applier.dry_run or chain is None:
+        applier.record("run", f"enroll with {settings.region_url}", problem)
+        return IdentityResult(f"would enroll with {settings.region_url} ({problem})")
+    public = chain.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    try:
+        ca = await fetch_ca(settings.region_url, settings.ca_fingerprint)
+        done = await enroll(
+            settings.region_url, ca, settings.enroll_token, csr_for(key, workstation), public
+        )
+    except EnrollError as exc:
+        if exc.reason in ("token_used", "token_expired", "invalid_token"):
+            raise ProvisioningError(f"{exc}; ask the region for a new token: `{renew}`") from None
+        raise
+    applier.record("run", f"enroll with {settings.region_url}", problem)
+    # The CA written is the one the fingerprint proved.
+    applier.write(REGION_CA, ca, mode=0o640, owner=READABLE, summary=settings.ca_fingerprint)
+    applier.write(
+        TLS_CERT, done.certificate, mode=0o640, owner=READABLE, summary=f"until {done.not_after}"
+    )
+    record = {"workstation": workstation, "key_id": done.key_id, "not_after": done.not_after}
+    applier.write(
+        ENROLLMENT, (json.dumps(record, indent=2) + "\n").encode(), mode=0o640, owner=READABLE
+    )
+    return IdentityResult(f"enrolled with {settings.region_url} until {done.not_after[:10]}")
