@@ -16,6 +16,7 @@ from edge.alerts.cli import add_command as add_alerts_command
 from edge.alerts.config import checked_key
 from edge.app import App
 from edge.config import Config, check_data_dir, load, resolve_path
+from edge.console_cli import add_command as add_console_command
 from edge.devices import resolve_drivers
 from edge.errors import EdgeError
 from edge.store.store import DB_NAME
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_receiver_command(sub)
     add_provisioning_commands(sub)
     add_alerts_command(sub)
+    add_console_command(sub)
     return parser
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from edge.alarms import Alarms
+from edge.api.console_auth import ConsoleAuth
 from edge.events import Hub
 from edge.metrics import Metrics
 from edge.portrait.session import Portraits
@@ -29,6 +30,8 @@ class ApiContext:
     alerts: Callable[[], dict[str, object]] | None = None
     # Portrait captures (`/v1/portrait`); None when no camera is configured.
     portraits: Portraits | None = None
+    # Officer console sign-in: login codes and session cookies (in memory).
+    console: ConsoleAuth = field(default_factory=ConsoleAuth)
 
 
 CONTEXT: web.AppKey[ApiContext] = web.AppKey("context", ApiContext)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -10,7 +9,8 @@ import msgspec
 from aiohttp import web
 
 from edge import __version__
-from edge.api import portrait, sse
+from edge.api import blobs, console, portrait, sse
+from edge.api.console_auth import bearer_matches, check_session
 from edge.api.context import CONTEXT, ApiContext
 from edge.config import split_listen
 from edge.errors import StoreError
@@ -37,19 +37,27 @@ def _error(status: int, message: str) -> web.Response:
 
 @web.middleware
 async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in _OPEN_PATHS:
+    if request.path in _OPEN_PATHS or console.is_public(request.path):
         return await handler(request)
-    expected = request.app[CONTEXT].token
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), expected):
-        return web.Response(
-            status=401,
-            body=_json.encode({"error": "a valid bearer token is required"}),
-            content_type="application/json",
-            headers={"WWW-Authenticate": 'Bearer realm="midas-edge"'},
-        )
-    return await handler(request)
+    ctx = request.app[CONTEXT]
+    if bearer_matches(request, ctx.token):
+        return await handler(request)
+    if "Authorization" not in request.headers:
+        # The officer console's session cookie (reads; writes only from its own origin).
+        refusal = check_session(request, ctx.console)
+        if refusal is None:
+            return await handler(request)
+        if refusal.code in ("cross_origin", "cross_site"):
+            log.warning(
+                "console request refused", extra={"reason": refusal.code, "path": request.path}
+            )
+            return _error(403, refusal.message)
+    return web.Response(
+        status=401,
+        body=_json.encode({"error": "a valid bearer token is required"}),
+        content_type="application/json",
+        headers={"WWW-Authenticate": 'Bearer realm="midas-edge"'},
+    )
 
 
 async def health(request: web.Request) -> web.Response:
@@ -150,6 +158,8 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/events", sse.events)
     app.router.add_get("/v1/alerts/status", alerts_status)
     portrait.add_routes(app)
+    blobs.add_routes(app)
+    console.add_routes(app)
     app.router.add_get("/metrics", metrics)
     return app
 
