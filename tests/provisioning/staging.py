@@ -103,7 +103,12 @@ class Bench:
     scanner: BarcodeCdcSim
     camera: CameraSim
     hidpos: HidPosSim
+    receiver: contextlib.AsyncExitStack
     outputs: list[str] = field(default_factory=list)
+
+    async def stop_receiver(self) -> None:
+        """The regional server goes away (its port then refuses connections)."""
+        await self.receiver.aclose()
 
     def token(self) -> str:
         return TokenStore(self.region.tokens_path).issue(WORKSTATION, time.time())
@@ -170,10 +175,13 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
             BarcodeCdcSim(link=scanner_dev, code_id_mode="none", terminator="none") as scanner,
             CameraSim(camera_dev, mode="video", count=30) as camera,
             HidPosSim(serial=HIDPOS_SERIAL) as hidpos,
-            serve(
-                storage, Trust(region.trust_dir), ssl_context=region_tls(region), region=region
-            ) as where,
+            contextlib.AsyncExitStack() as receiver,
         ):
+            where = await receiver.enter_async_context(
+                serve(
+                    storage, Trust(region.trust_dir), ssl_context=region_tls(region), region=region
+                )
+            )
             yield Bench(
                 root,
                 region,
@@ -183,6 +191,7 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
                 scanner,
                 camera,
                 hidpos,
+                receiver,
             )
     finally:
         await storage.close()
