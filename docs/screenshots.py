@@ -20,6 +20,8 @@ from tests.alerts.support import stolen_passport
 from tests.console.browser import Console, console
 from tests.console.counter import boarding_pass, counter, expired_passport, passport
 
+# A fictional workstation at a port of the ICAO specimen state.
+WORKSTATION = "uto-harbour-03"
 SHOTS = ("console-valid.png", "console-expired.png", "console-alert.png", "console-unplugged.png")
 
 
@@ -32,7 +34,9 @@ async def _shot(view: Console, path: Path) -> None:
 
 async def valid(work: Path, out: Path) -> None:
     async with (
-        counter(work, _data(work), camera=True, region=True, seals=True) as place,
+        counter(
+            work, _data(work), workstation=WORKSTATION, camera=True, region=True, seals=True
+        ) as place,
         console(place.app, work / "profile") as view,
     ):
         await place.reader.present(passport())
@@ -48,7 +52,7 @@ async def valid(work: Path, out: Path) -> None:
 
 async def expired(work: Path, out: Path) -> None:
     async with (
-        counter(work, _data(work), region=True) as place,
+        counter(work, _data(work), workstation=WORKSTATION, region=True) as place,
         console(place.app, work / "profile") as view,
     ):
         await place.reader.present(expired_passport())
@@ -60,7 +64,7 @@ async def expired(work: Path, out: Path) -> None:
 async def alert(work: Path, out: Path) -> None:
     key = Ed25519PrivateKey.generate()
     async with (
-        counter(work, _data(work), alert_key=key, region=True) as place,
+        counter(work, _data(work), workstation=WORKSTATION, alert_key=key, region=True) as place,
         console(place.app, work / "profile") as view,
     ):
         await view.wait_text("#alert-list", "Alert list v1")
@@ -72,7 +76,7 @@ async def alert(work: Path, out: Path) -> None:
 
 async def unplugged(work: Path, out: Path) -> None:
     async with (
-        counter(work, _data(work), region=True) as place,
+        counter(work, _data(work), workstation=WORKSTATION, region=True) as place,
         console(place.app, work / "profile") as view,
     ):
         await place.reader.present(passport("NILSSON", "ERIK", "U7T2049K8", sex="M"))

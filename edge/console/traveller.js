@@ -235,13 +235,13 @@ export function boardingPass(record) {
 function sealValue(value) {
   if (value === null || value === undefined) return "\u2013";
   if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${k} ${v}`).join(", ");
-  return String(value);
+  return fullDate(value) ? showDate(value) : String(value);
 }
 
 const SEAL_LABELS = {
   vn: "Visa number",
   nen: "Number of entries",
-  dov: "Duration / date of visa",
+  dov: "Date of the visa",
   passport_number: "Passport number",
   number_of_entries: "Number of entries",
   duration_of_stay: "Duration of stay",

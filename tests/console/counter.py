@@ -116,6 +116,7 @@ async def counter(
     alert_key: Ed25519PrivateKey | None = None,
     region: bool = False,
     seals: bool = False,
+    workstation: str = "test-ws",
 ) -> AsyncIterator[Counter]:
     async with AsyncExitStack() as stack:
         reader = await stack.enter_async_context(RteSim(link=tmp_path / "mrz0", seed=1))
@@ -148,6 +149,7 @@ async def counter(
             signers = tmp_path / "signers"
             signed = demo_data.seals(dt.datetime.now(dt.UTC).date(), signers)
             sections["documents"] = {"certs_dir": str(signers)}
+        sections["workstation"] = {"id": workstation, "data_dir": str(data_dir)}
         config = make_config(data_dir, devices=devices, **sections)
         app = await stack.enter_async_context(running(config, Registry()))
         place = Counter(app, reader, scanner, cam, signed)
