@@ -158,7 +158,7 @@ export class Status {
     box.replaceChildren(
       ...this.lateAlerts.map((hit) => {
         const refs = (hit.references || []).map((r) => r.ref).join(", ");
-        return h("p", { class: "late-alert", role: "alert" }, h("span", { class: "mark", "aria-hidden": "true" }, "\u26A0"), `LATE ALERT HIT on an earlier traveller (record ${hit.seq}, found with alert list v${hit.list_version}). Call headquarters${refs ? `, reference ${refs}` : ""}. Press A to acknowledge.`);
+        return h("p", { class: "late-alert", role: "alert" }, h("span", { class: "mark", "aria-hidden": "true" }, "\u26A0"), `LATE ALERT HIT on an earlier traveller (amendment record ${hit.seq}, found with alert list v${hit.list_version}). Call headquarters${refs ? `, reference ${refs}` : ""}. Press A to acknowledge.`);
       }),
     );
   }
