@@ -114,6 +114,7 @@ async def counter(
     *,
     camera: bool = False,
     alert_key: Ed25519PrivateKey | None = None,
+    alert_rows: list[dict[str, str]] | None = None,
     region: bool = False,
     seals: bool = False,
     workstation: str = "test-ws",
@@ -140,7 +141,8 @@ async def counter(
             )
             sections["portrait"] = PORTRAIT
         if alert_key is not None:
-            drop(data_dir / "alert-drop", "list-1.bin", signed_list(alert_key, version=1))
+            listed = signed_list(alert_key, alert_rows, version=1)
+            drop(data_dir / "alert-drop", "list-1.bin", listed)
             sections["alerts"] = alerts_section(alert_key)
         if region:
             sections["sinks"] = [REGION]

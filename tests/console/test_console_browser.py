@@ -8,7 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from drivers.base import HealthState
-from tests.alerts.support import STOLEN, stolen_passport
+from tests.alerts.support import STOLEN, WANTED, drop, signed_list, stolen_passport
 from tests.console.browser import WAIT_MS, Console, console
 from tests.console.counter import (
     boarding_pass,
@@ -131,6 +131,27 @@ async def test_an_alert_hit_shows_the_banner(tmp_path: Path, data_dir: Path) -> 
         await place.reader.present(passport())
         await view.wait_text("#alert-line", "no hit")
         assert await view.page.locator("#alert-banner").count() == 0
+
+
+async def test_a_late_hit_stays_until_acknowledged(tmp_path: Path, data_dir: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    async with (
+        counter(tmp_path, data_dir, alert_key=key, alert_rows=[WANTED]) as place,
+        console(place.app, tmp_path / "profile") as view,
+    ):
+        await view.wait_text("#alert-list", "Alert list v1")
+        await place.reader.present(stolen_passport())
+        await view.wait_text("#alert-line", "no hit")
+        # Headquarters' next list names the passport: the re-check finds it after the fact.
+        drop(data_dir / "alert-drop", "v2.bin", signed_list(key, [STOLEN, WANTED], version=2))
+        await view.wait_text("#late-alerts", "LATE ALERT HIT")
+        assert STOLEN["ref"] in await view.text("#late-alerts")
+        await view.wait_text("#alert-list", "Alert list v2")
+        await place.reader.present(passport())  # the next traveller does not hide it
+        await view.wait_text("#traveller-name", "ANNA MARIA ERIKSSON")
+        assert await view.page.locator("#late-alerts").is_visible()
+        await view.page.keyboard.press("a")
+        await view.page.locator("#late-alerts").wait_for(state="hidden", timeout=WAIT_MS)
 
 
 async def test_a_device_unplug_shows_on_screen(tmp_path: Path, data_dir: Path) -> None:
