@@ -155,16 +155,21 @@ def scan_usb(backend: object | None, catalog: Catalog) -> tuple[list[Found], str
     for dev in devices:
         vid, pid = f"{dev.idVendor:04x}", f"{dev.idProduct:04x}"
         serial = _usb_string(dev, dev.iSerialNumber)
-        for cfg in dev:
-            for intf in cfg:
-                cls, proto = int(intf.bInterfaceClass), int(intf.bInterfaceProtocol)
-                entry = catalog.match(vid, pid, cls, interface_protocol=proto)
-                if entry is None or entry.node in _NODE_SCANS or (vid, pid, serial) in seen:
-                    continue
-                seen.add((vid, pid, serial))
-                url = f"usb://{vid}:{pid}" + (f"?serial={serial}" if serial else "")
-                ids = UsbIds(vid, pid, serial, None, _usb_string(dev, dev.iProduct), cls, proto)
-                out.append(Found("usb", f"usb bus {dev.bus} address {dev.address}", url, ids))
+        try:
+            interfaces = [
+                (int(i.bInterfaceClass), int(i.bInterfaceProtocol)) for cfg in dev for i in cfg
+            ]
+        except usb.core.USBError as exc:  # descriptors unreadable: the device is listed only
+            log.debug("USB %s:%s descriptors unreadable: %s", vid, pid, exc)
+            interfaces = []
+        for cls, proto in interfaces:
+            entry = catalog.match(vid, pid, cls, interface_protocol=proto)
+            if entry is None or entry.node in _NODE_SCANS or (vid, pid, serial) in seen:
+                continue
+            seen.add((vid, pid, serial))
+            url = f"usb://{vid}:{pid}" + (f"?serial={serial}" if serial else "")
+            ids = UsbIds(vid, pid, serial, None, _usb_string(dev, dev.iProduct), cls, proto)
+            out.append(Found("usb", f"usb bus {dev.bus} address {dev.address}", url, ids))
     return out, None
 
 
@@ -240,6 +245,9 @@ async def confirm(found: Found, registry: Registry, path: str) -> None:
             classes.append((family, registry.get(family)))
         except DriverError as exc:
             log.warning("family %s cannot be used: %s", family, exc)
+    if not classes:
+        found.status = "no driver"
+        return
     asking = [(f, c) for f, c in classes if asks(c)]
     listening = [(f, c) for f, c in classes if not asks(c)]
     for family, cls in asking:
