@@ -113,6 +113,7 @@ async def counter(
     data_dir: Path,
     *,
     camera: bool = False,
+    nobody_at_camera: bool = False,
     alert_key: Ed25519PrivateKey | None = None,
     alert_rows: list[dict[str, str]] | None = None,
     region: bool = False,
@@ -132,6 +133,8 @@ async def counter(
         sections: dict[str, Any] = {}
         if camera:
             frames = [scenes.scene(0.36, cx=0.5 + dx, seed=3) for dx in (-0.02, 0.0, 0.02, 0.0)]
+            if nobody_at_camera:
+                frames = [scenes.background(1280, 720, seed=s) for s in (1, 2)]
             cam = await stack.enter_async_context(
                 CameraSim(tmp_path / "cam0", size=(1280, 720), fps=10, frames=frames)
             )

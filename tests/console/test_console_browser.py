@@ -206,6 +206,20 @@ async def test_portrait_feedback_image_and_keys(tmp_path: Path, data_dir: Path) 
         await assert_private(view, place.app.token)
 
 
+async def test_live_portrait_advice_while_nobody_is_at_the_camera(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    async with (
+        counter(tmp_path, data_dir, camera=True, nobody_at_camera=True) as place,
+        console(place.app, tmp_path / "profile") as view,
+    ):
+        await place.reader.present(passport())
+        await view.wait_text("#portrait-hints", "No face in view")
+        await view.wait_text("#portrait-state", "No usable portrait. Press P")
+        assert await view.page.locator("#portrait-img").count() == 0
+        assert "No portrait yet" in await view.text("#portrait-photo")
+
+
 async def test_a_console_not_signed_in_says_how(tmp_path: Path, data_dir: Path) -> None:
     async with (
         counter(tmp_path, data_dir) as place,
