@@ -144,7 +144,7 @@ def ask_missing(settings: Settings, console: Console) -> None:
     s.data_dir = console.ask("data directory", s.data_dir)
     s.region_url = console.ask("regional server URL (empty: none)", s.region_url or "") or None
     if s.region_url:
-        s.enroll_token = console.ask("enrollment token", s.enroll_token or "") or None
+        s.enroll_token = console.ask("enrollment token", s.enroll_token or "", secret=True) or None
         s.ca_fingerprint = (
             console.ask("region CA fingerprint (sha256:...)", s.ca_fingerprint or "") or None
         )

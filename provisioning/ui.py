@@ -41,11 +41,14 @@ class Console:
     def verdict(self, name: str, verdict: str, summary: str) -> None:
         self.say(f"      => {name}: {_MARK.get(verdict, verdict)}, {summary}")
 
-    def ask(self, question: str, default: str) -> str:
-        """The answer, or `default` when not interactive, on an empty line or at end of input."""
+    def ask(self, question: str, default: str, *, secret: bool = False) -> str:
+        """The answer, or `default` when not interactive, on an empty line or at end of input.
+
+        A `secret` default is not shown (an enrollment token stays off the screen).
+        """
         if not self.interactive or self.inp is None:
             return default
-        shown = f" [{default}]" if default else ""
+        shown = f" [{'given, Enter keeps it' if secret else default}]" if default else ""
         print(f"? {question}{shown}: ", end="", file=self.out, flush=True)
         line = self.inp.readline()
         if not line:

@@ -54,10 +54,23 @@ async def test_a_silent_device_and_an_unknown_one_are_reported_not_configured(
         interface=(255, 0),
         driver="option",
     )
+    keyboard = usb_device(
+        root,
+        "1-6",
+        ("0c2e", "0b61"),
+        serial="K1",
+        product="Honeywell Xenon",
+        interface=(3, 1),
+        driver="usbhid",
+    )
+    event_parent = keyboard / "0003:0C2E:0B61.0001/input/input3"  # as the kernel nests it
+    event_parent.mkdir(parents=True)
     master, slave = os.openpty()  # nothing ever answers on it
     try:
         node(root, "tty", "ttyACM3", silent, "serial/by-id", "usb-Honeywell_S1-if00")
         node(root, "tty", "ttyUSB7", unknown, "serial/by-id", "usb-Modem_U1-if00")
+        node(root, "input", "event3", event_parent, "input/by-id", "usb-Honeywell_K1-event-kbd")
+        (root / "dev/event3").write_bytes(b"")  # not an input device: it cannot be opened
         (root / "dev/ttyACM3").symlink_to(os.ttyname(slave))
         (root / "dev/ttyUSB7").symlink_to(os.ttyname(slave))
         found = await discover(catalog, default_registry, root)
@@ -71,6 +84,10 @@ async def test_a_silent_device_and_an_unknown_one_are_reported_not_configured(
     modem = by_url["/dev/serial/by-id/usb-Modem_U1-if00"]
     assert (modem.status, modem.entry) == ("unmatched", None)
     assert modem.ids == UsbIds("1234", "5678", "U1", "Modem", "Modem Thing", 255, 0, "option")
+    wedge = by_url["/dev/input/by-id/usb-Honeywell_K1-event-kbd"]
+    assert wedge.entry is not None and wedge.entry.key == "honeywell-keyboard"
+    assert wedge.ids is not None and (wedge.ids.interface_class, wedge.ids.driver) == (3, "usbhid")
+    assert wedge.status in ("no answer", "no driver")  # evdev is an optional extra
     assert found.confirmed == []
     assert any("HID POS" in n for n in found.notes)  # no pyusb bus under a root
 
