@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from provisioning.changes import Change
 
 _MARK = {"ok": "ok", "changed": "changed", "skipped": "skipped", "failed": "FAILED"}
+
+
+class Lines(Protocol):
+    """Where answers come from (standard input, or a script)."""
+
+    def readline(self) -> str: ...
 
 
 @dataclass
@@ -15,7 +21,7 @@ class Console:
     """Prints to `out`; asks on `out` and reads answers from `inp` when interactive."""
 
     out: TextIO
-    inp: TextIO | None = None
+    inp: Lines | None = None
     interactive: bool = False
 
     def say(self, text: str = "") -> None:
