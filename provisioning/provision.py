@@ -79,6 +79,10 @@ class _Run:
         except ProvisioningError as exc:
             result.verdict, result.summary = Verdict.FAILED, str(exc)
             result.hints.append(f"{name}: {exc}")
+        except OSError as exc:  # a file the system refuses: root needed, a read-only disk
+            where = f" ({exc.filename})" if exc.filename else ""
+            result.verdict, result.summary = Verdict.FAILED, f"{exc.strerror}{where}"
+            result.hints.append(f"{name}: run as root, or stage with --root DIR")
         result.changes = applier.changes[mark:]
         result.notes += applier.notes[notes_mark:]
         if result.verdict is not Verdict.FAILED and result.changes:

@@ -32,8 +32,8 @@ from tests.provisioning.staging import (
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="staging owners needs root")
 
-# What a second run or a dry run may touch: the store and the reports (outputs of the run).
-RUN_OUTPUTS = ("var/lib/midas-edge",)
+# What a second run rewrites: its own report (keys, store, config and units stay as they are).
+RUN_OUTPUTS = ("var/lib/midas-edge/provision-report.",)
 
 
 def staged_config(root: Path) -> dict[str, Any]:
