@@ -1,6 +1,6 @@
 """Portrait analysis per frame (face + eyes detection, measures, score, hints) against 40 ms.
 
-Frames: the public-domain test portrait (tests/data/astronaut.jpg) pasted on a noisy background,
+Frames: the public-domain sample portrait (edge/sample/astronaut.jpg) pasted on a noisy background,
 face box at 35 % of the height of a 1280x720 frame and 40 % of a 640x480 one, plus a 1280x720
 frame without a face (the cascade then scans everything and stops nowhere early). Each frame is
 analysed `--frames` times; the median wall time per frame is compared with the 40 ms goal.

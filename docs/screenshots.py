@@ -2,7 +2,7 @@
 
 Run from the repository root: `.venv/bin/python -m docs.screenshots [OUT_DIR]` (default `docs/`).
 The real daemon runs with byte-level simulated devices (a passport reader and a boarding-pass
-scanner on ptys, a camera replaying the public-domain astronaut portrait of tests/data), and the
+scanner on ptys, a camera replaying the public-domain sample portrait of edge/sample), and the
 system's headless Chromium shows the console. Travellers are ICAO specimen-style fictional
 people of the specimen state UTO, their zones generated with check digits by mrz_gen.
 """

@@ -2,7 +2,9 @@
 
 Every device is a simulator speaking its family's exact bytes over a real pty (or a fake USB
 bus), read by the real driver: an RTE passport reader, a Honeywell-style OCR line reader, a
-CDC boarding-pass scanner and a HID POS seal scanner. Now and then one sends line noise, and
+CDC boarding-pass scanner and a HID POS seal scanner; a counter camera (the real camera driver on
+a synthetic 1280x720 picture showing a public-domain portrait) gives each traveller a portrait,
+analysed and stored beside the document record. Now and then one sends line noise, and
 the passport reader is unplugged and plugged back in once, to show recovery. Every record is
 sealed and forwarded to a reference regional receiver running beside the daemon (it trusts the
 demo workstation's key); at the end the receiver's view of the chain is printed.
@@ -21,11 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+import cv2
 
 from agent.chain import PUBLIC_FILE, load_or_create_key
 from drivers.sim.device import SimDevice
 from drivers.sim.profiles import profile_class
-from edge import demo_data, jsonlog, records, runner
+from edge import demo_data, jsonlog, records, runner, sample
 from edge.app import App
 from edge.config import from_mapping
 from receiver.app import serve
@@ -67,9 +72,34 @@ def make_simulators(data_dir: Path) -> dict[str, SimDevice]:
 
 
 WORKSTATION = "demo-01"
+CAMERA = "counter-camera"
+CAMERA_SIZE = (1280, 720)
+# The traveller's face fills this share of the frame height (within the portrait thresholds).
+FACE_SHARE = 0.3
 
 
-def demo_config(data_dir: Path, sims: dict[str, SimDevice], receiver_port: int) -> dict[str, Any]:
+def traveller_picture(data_dir: Path) -> Path:
+    """The picture the demo camera shows: the sample portrait at a counter camera's distance."""
+    path = data_dir / "devices" / "traveller.png"
+    if not cv2.imwrite(str(path), sample.head_scaled(FACE_SHARE * CAMERA_SIZE[1])):
+        raise OSError(f"cannot write {path.name}")
+    return path
+
+
+def camera_device(picture: Path) -> dict[str, Any]:
+    """The counter camera: the real camera driver on a synthetic moving picture."""
+    width, height = CAMERA_SIZE
+    return {
+        "name": CAMERA,
+        "driver": "camera",
+        "url": f"sim://camera?size={width}x{height}&seed=3&paste={quote(str(picture))}",
+        "options": {"fps": 15.0, "width": width, "height": height},
+    }
+
+
+def demo_config(
+    data_dir: Path, sims: dict[str, SimDevice], receiver_port: int, picture: Path
+) -> dict[str, Any]:
     """Embedded defaults: every simulated device with the driver that reads it, one sink."""
     return {
         "workstation": {"id": WORKSTATION, "data_dir": str(data_dir)},
@@ -82,7 +112,8 @@ def demo_config(data_dir: Path, sims: dict[str, SimDevice], receiver_port: int) 
                 "options": sim.options(),
             }
             for name, sim in sims.items()
-        ],
+        ]
+        + [camera_device(picture)],
         "sinks": [
             {
                 "name": "regional-server",
@@ -95,6 +126,7 @@ def demo_config(data_dir: Path, sims: dict[str, SimDevice], receiver_port: int) 
         "forwarding": {"backoff_base": 0.5, "backoff_cap": 5.0},
         "documents": {"certs_dir": str(data_dir / "demo-certs")},
         "storage": {"quota": "1GiB", "min_free": "64MiB"},
+        "portrait": {"camera": CAMERA, "duration": 3.0},
     }
 
 
@@ -155,7 +187,9 @@ async def _show(
         print(f"midas-edge demo: API {app.api_url}  (token: {app.token})", file=out)
         print(f"  curl -H 'Authorization: Bearer {app.token}' {app.api_url}/v1/records", file=out)
         print(f"  data dir: {data_dir}   stop with Ctrl-C", file=out)
-        print(f"  {'seq':>5}  {'kind':<9} {'device':<22} {'format':<7} {'verdict':<9} id", file=out)
+        print(
+            f"  {'seq':>5}  {'kind':<9} {'device':<22} {'format':<13} {'verdict':<9} id", file=out
+        )
         async with asyncio.TaskGroup() as tg:
             feeders = [
                 tg.create_task(
@@ -216,7 +250,7 @@ async def _print_events(app: App, duration: float | None, out: Any) -> None:
             if event.type == "record":
                 r = records.decode(event.data)
                 print(
-                    f"  {r.seq:>5}  {r.kind:<9} {r.device.name:<22} {r.format or '-':<7} "
+                    f"  {r.seq:>5}  {r.kind:<9} {r.device.name:<22} {r.format or '-':<13} "
                     f"{r.verdict:<9} {r.id}",
                     file=out,
                     flush=True,
@@ -227,8 +261,18 @@ async def _print_events(app: App, duration: float | None, out: Any) -> None:
                 if sink_states.get(body["sink"]) != body["state"]:
                     sink_states[body["sink"]] = body["state"]
                     print(f"  [sink] {_summary('sink', event.data)}", file=out, flush=True)
+            elif event.type == "portrait":
+                print(f"  [portrait] {_portrait(json.loads(event.data))}", file=out, flush=True)
             elif event.type in ("alarm", "capture_refused", "device", "device_error"):
                 print(f"  [{event.type}] {_summary(event.type, event.data)}", file=out, flush=True)
+
+
+def _portrait(body: dict[str, Any]) -> str:
+    """One readable line for the end of a portrait capture."""
+    frames = f"{body['frames_analysed']} frames analysed"
+    if body["state"] == "stored":
+        return f"stored as {body['record']} (score {body['best_score']}, {frames})"
+    return f"{body['state'].replace('_', ' ')} ({frames})"
 
 
 def _summary(kind: str, data: bytes) -> str:
@@ -263,7 +307,8 @@ def run_demo(duration: float | None = None, data_dir: Path | None = None) -> int
     (data_dir / "demo-certs").mkdir(mode=0o700, exist_ok=True)
     payloads = {d.name: _payloads(d.payloads, data_dir) for d in DEVICES}
     receiver_port = _free_port()
-    config = from_mapping(demo_config(data_dir, sims, receiver_port), "<demo defaults>")
+    picture = traveller_picture(data_dir)
+    config = from_mapping(demo_config(data_dir, sims, receiver_port, picture), "<demo defaults>")
     # Logs go to stderr so the record table stays readable; nothing personal is in either.
     jsonlog.setup("error", sys.stderr)
     app = App(config, source="<demo defaults>")

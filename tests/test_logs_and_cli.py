@@ -74,7 +74,7 @@ def test_demo_runs_and_commits(tmp_path: Path) -> None:
             "edge",
             "demo",
             "--duration",
-            "4",
+            "6",
             "--data-dir",
             str(tmp_path / "d"),
         ],
@@ -89,8 +89,11 @@ def test_demo_runs_and_commits(tmp_path: Path) -> None:
     assert "records committed" in result.stdout
     assert (tmp_path / "d" / "records.db").exists()
     # The simulators are read by their real drivers, and the records reach the receiver.
-    for device in ("passport-reader", "ocr-reader", "boarding-pass-scanner", "seal-scanner"):
+    devices = ("passport-reader", "ocr-reader", "boarding-pass-scanner", "seal-scanner")
+    for device in (*devices, "counter-camera"):
         assert f"[device] {device}: ready" in result.stdout
+    # The counter camera gives the travellers portraits through the real camera driver.
+    assert "[portrait] stored as " in result.stdout
     committed = int(result.stdout.split("demo stopped: ")[1].split()[0])
     received = int(result.stdout.split("receiver: ")[1].split()[0])
     assert 1 <= received <= committed

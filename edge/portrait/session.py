@@ -85,7 +85,8 @@ class Capturing:
     document_record: str | None
     reason: str
     started: float = field(default_factory=time.monotonic)
-    state: str = "capturing"  # capturing, stored, no_usable_frame, camera_unavailable, failed
+    # capturing, stored, no_usable_frame, superseded, camera_unavailable, failed
+    state: str = "capturing"
     analysed: int = 0
     dropped: int = 0
     best: _Analysed | None = None
@@ -93,6 +94,7 @@ class Capturing:
     detail: str = ""
     hints: tuple[str, ...] = ()
     published_at: float = 0.0
+    superseded: bool = False  # ended early because the next capture was asked for
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def view(self) -> dict[str, object]:
@@ -165,6 +167,7 @@ class Portraits:
         """End the running capture now, storing its best frame when it is good enough."""
         task = self._task
         if task is not None and not task.done() and self.current is not None:
+            self.current.superseded = True
             self.current.stop.set()
             await asyncio.shield(task)
 
@@ -287,7 +290,7 @@ class Portraits:
             return
         best = session.best
         if best is None or not acceptable(best.analysis, self.config):
-            session.state = "no_usable_frame"
+            session.state = "superseded" if session.superseded else "no_usable_frame"
             return
         camera = self._camera()
         if camera is None:

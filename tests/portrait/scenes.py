@@ -1,4 +1,4 @@
-"""Synthetic camera frames built from a public-domain portrait (tests/data/astronaut.jpg).
+"""Synthetic camera frames built from the public-domain sample portrait (edge/sample).
 
 The head-and-shoulders part of the photograph is scaled so that its face box has a chosen height
 and pasted on a noisy background at a chosen place; degradations are applied to whole frames.
@@ -6,33 +6,16 @@ and pasted on a noisy background at a chosen place; degradations are applied to 
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from edge import sample
+
 Image = NDArray[np.uint8]
 
-PHOTO = Path(__file__).resolve().parent.parent / "data" / "astronaut.jpg"
-# Head and shoulders in the photograph (rows, columns), and the face box inside that crop as
-# OpenCV's frontal-face cascade reports it (x, y, side).
-HEAD = (slice(10, 250), slice(110, 340))
-FACE = (67, 56, 95)
-
-
-@functools.cache
-def _photo() -> Image:
-    image = cv2.imread(str(PHOTO), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(PHOTO)
-    return np.asarray(image, np.uint8)
-
-
-def head() -> Image:
-    """The head-and-shoulders crop of the photograph (a copy)."""
-    return _photo()[HEAD].copy()
+FACE = sample.FACE
+head = sample.head
 
 
 def background(width: int = 1280, height: int = 720, seed: int = 7) -> Image:
