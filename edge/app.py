@@ -218,11 +218,27 @@ class App:
             self.metrics.sink_state.labels(sink=status.sink, state=state.value).set(
                 1 if state is status.state else 0
             )
+        self._sink_alarm(status)
         # Events only on a change of state, backlog or error, not on every refresh of the age.
         key = (status.state, status.backlog, status.error)
         if self._sink_published.get(status.sink) != key:
             self._sink_published[status.sink] = key
             self.hub.publish(Event("sink", msgspec.json.encode(status)))
+
+    def _sink_alarm(self, status: SinkStatus) -> None:
+        """Alarm while a required sink has not taken a record for `forwarding.alarm_after` s."""
+        limit = self.config.forwarding.alarm_after
+        required = any(s.name == status.sink and s.required for s in self.config.sinks)
+        code = f"sink_behind:{status.sink}"
+        age = status.oldest_age_s or 0.0
+        if limit > 0 and required and age >= limit:
+            self.alarms.raise_(
+                code,
+                f"sink {status.sink} has delivered nothing for {age / 3600:.1f} h: "
+                f"{status.backlog} records wait on this workstation ({status.state.value})",
+            )
+        elif self.alarms.is_active(code):
+            self.alarms.clear(code)
 
     def _forwarder(self) -> Forwarder:
         if self.forwarder is None:

@@ -170,12 +170,17 @@ class ForwardingConfig(_Section):
     backoff_cap: float = 300.0
     # A record that failed this many times is parked as a dead letter (0: retry forever).
     max_attempts: int = 0
+    # Alarm when a required sink's oldest waiting record is this many seconds old (0: never).
+    # Links at remote posts drop for hours; six hours without delivery is worth a technician.
+    alarm_after: float = 21600.0
 
     def __post_init__(self) -> None:
         if not 0 < self.backoff_base <= self.backoff_cap:
             raise _bad("backoff_base", "expected 0 < backoff_base <= backoff_cap")
         if self.max_attempts < 0:
             raise _bad("max_attempts", "expected max_attempts to be zero or more")
+        if self.alarm_after < 0:
+            raise _bad("alarm_after", "expected alarm_after to be zero or more")
 
 
 class RetentionConfig(_Section):
