@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import msgspec
 from aiohttp import web
 
+from edge import records
 from edge.api.context import CONTEXT
+from edge.errors import StoreError
 from edge.portrait.errors import PortraitError
+from edge.records import Kind
+
+log = logging.getLogger("midas_edge.api")
 
 _json = msgspec.json.Encoder()
 MAX_BODY = 4096
@@ -33,6 +40,15 @@ async def start(request: web.Request) -> web.Response:
         wanted = msgspec.json.decode(raw, type=StartRequest) if raw.strip() else StartRequest()
     except msgspec.DecodeError as exc:
         return _reply({"error": f"bad request body: {exc}"}, 400)
+    if wanted.record is not None:
+        # The link goes into a signed record: it must name a stored travel document.
+        try:
+            body = await request.app[CONTEXT].store.get_body(wanted.record)
+        except StoreError:
+            log.exception("record read failed")
+            return _reply({"error": "the record store cannot be read"}, 503)
+        if body is None or records.decode(body).kind is not Kind.DOCUMENT:
+            return _reply({"error": "record: no travel-document record with that id"}, 422)
     try:
         session = await portraits.start(wanted.record, "request")
     except PortraitError as exc:

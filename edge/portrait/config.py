@@ -12,8 +12,8 @@ class PortraitConfig(PortraitThresholds, forbid_unknown_fields=True, kw_only=Tru
     camera: str = ""
     # Start a capture as soon as a travel document record is stored.
     on_document: bool = True
-    # A capture ends early once a frame scores this much (1 disables the early end): the
-    # traveller need not hold still longer than needed.
+    # A capture ends early once a frame scores this much (1 disables the early end, so the
+    # capture runs its whole duration): the traveller need not hold still longer than needed.
     good_score: float = 0.85
 
     def __post_init__(self) -> None:

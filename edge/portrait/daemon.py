@@ -68,7 +68,10 @@ class DocumentTrigger:
     def __call__(self, committed: Sequence[Record], bodies: object, seconds: float) -> None:
         del bodies, seconds
         documents = [r for r in committed if r.kind is Kind.DOCUMENT]
-        if not documents or not self._portraits.available():
+        if not documents:
+            return
+        if not self._portraits.available():
+            self._portraits.unavailable(documents[-1].id)
             return
         # Several reads in one commit: the traveller at the counter is the last one.
         task = asyncio.create_task(self._start(documents[-1].id))

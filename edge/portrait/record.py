@@ -64,6 +64,13 @@ def portrait_parser(min_score: float) -> Parser:
             "document_record": capture.meta.get(META_DOCUMENT),
         }
         warnings = [Issue(h.code.value, h.text) for h in analysis.hints]
+        if analysis.measures.inter_eye.verdict is QualityVerdict.UNDETERMINED:
+            warnings.append(
+                Issue(
+                    "eyes_not_found",
+                    "the eyes were not found: eye distance and head tilt were not measured",
+                )
+            )
         if summary.crop.padded:
             warnings.append(
                 Issue("padded", "the face was near the edge of the picture; the crop was padded")

@@ -8,10 +8,15 @@ from edge.portrait.results import FrameAnalysis
 from edge.portrait.thresholds import PortraitThresholds
 
 
+def rank(analysis: FrameAnalysis) -> tuple[bool, float, float]:
+    """How good a frame is as the portrait: exactly one face, then the score, then sharpness."""
+    sharpness = analysis.measures.sharpness.value
+    return analysis.one_face, analysis.score, -1.0 if sharpness is None else sharpness
+
+
 def _rank(item: tuple[int, FrameAnalysis]) -> tuple[bool, float, float, int]:
     index, analysis = item
-    sharpness = analysis.measures.sharpness.value
-    return analysis.one_face, analysis.score, -1.0 if sharpness is None else sharpness, index
+    return (*rank(analysis), index)
 
 
 def best_frame(analyses: Sequence[FrameAnalysis]) -> int | None:

@@ -33,7 +33,7 @@ from edge.portrait.crop import CropInfo, portrait_jpeg
 from edge.portrait.detect import FaceDetector
 from edge.portrait.errors import PortraitError
 from edge.portrait.results import FrameAnalysis
-from edge.portrait.select import acceptable
+from edge.portrait.select import acceptable, rank
 from edge.records import DeviceRef, Record
 
 log = logging.getLogger("midas_edge.portrait")
@@ -42,6 +42,8 @@ log = logging.getLogger("midas_edge.portrait")
 FEEDBACK_EVERY_S = 0.25
 # A camera that gives no frame for this long is reported while the capture waits for it.
 SILENT_AFTER_S = 1.0
+# At the end of a capture, how long the frame still in analysis is waited for.
+LAST_FRAME_WAIT_S = 0.5
 # Meta keys of a portrait capture.
 META_ANALYSIS = "analysis"
 META_DOCUMENT = "document_record"
@@ -75,6 +77,7 @@ class PortraitSummary(msgspec.Struct, frozen=True, kw_only=True):
 class _Analysed:
     frame: Frame
     analysis: FrameAnalysis
+    device: DeviceRef | None = None  # the camera that took the frame
 
 
 @dataclass(slots=True)
@@ -145,18 +148,21 @@ class Portraits:
         self._detectors = _Detectors()
         self.current: Capturing | None = None
         self._task: asyncio.Task[None] | None = None
+        # One capture at a time: a request waits while the previous one is being ended.
+        self._starting = asyncio.Lock()
 
     def available(self) -> bool:
         return self._camera() is not None
 
     async def start(self, document_record: str | None, reason: str) -> Capturing:
         """Begin a capture (ending the running one first); PortraitError without a camera."""
-        if self._camera() is None:
-            raise PortraitError("no camera is connected")
-        await self.finish()
-        session = Capturing(uuid.uuid4().hex[:16], document_record, reason)
-        self.current = session
-        self._task = asyncio.create_task(self._run(session), name=f"portrait:{session.id}")
+        async with self._starting:
+            if self._camera() is None:
+                raise PortraitError("no camera is connected")
+            await self.finish()
+            session = Capturing(uuid.uuid4().hex[:16], document_record, reason)
+            self.current = session
+            self._task = asyncio.create_task(self._run(session), name=f"portrait:{session.id}")
         log.info(
             "portrait capture started",
             extra={"session": session.id, "record_id": document_record, "reason": reason},
@@ -170,6 +176,12 @@ class Portraits:
             self.current.superseded = True
             self.current.stop.set()
             await asyncio.shield(task)
+
+    def unavailable(self, document_record: str) -> None:
+        """Say why a document read gets no portrait: the camera is not connected."""
+        session = Capturing(uuid.uuid4().hex[:16], document_record, "document")
+        session.state, session.detail = "camera_unavailable", "no camera is connected"
+        self._hub.publish(Event("portrait", _json.encode(session.view())))
 
     async def close(self) -> None:
         task = self._task
@@ -211,16 +223,19 @@ class Portraits:
             taken.append(detector)
             return lambda frame: _Analysed(frame, analyse_frame(frame.image, detector, config))
 
+        devices: dict[int, DeviceRef] = {}  # id(frame) -> camera, for frames handed to the worker
+
         worker: FrameWorker[_Analysed] = FrameWorker(setup, depth=1, name="portrait")
         try:
             async with worker:
-                feeder = asyncio.create_task(self._feed(session, worker))
+                feeder = asyncio.create_task(self._feed(session, worker, devices))
                 try:
                     async for result in worker.results():
+                        result.device = devices.pop(id(result.frame), None)
                         self._analysed(session, result)
-                        if session.best is not None and session.best.analysis.score >= (
-                            config.good_score
-                        ):
+                        best = session.best
+                        # good_score 1 disables the early end: the capture runs its duration.
+                        if best is not None and best.analysis.score >= config.good_score < 1:
                             session.stop.set()
                 finally:
                     feeder.cancel()
@@ -231,31 +246,41 @@ class Portraits:
             for detector in taken:
                 self._detectors.give(detector)
 
-    async def _feed(self, session: Capturing, worker: FrameWorker[_Analysed]) -> None:
+    async def _feed(
+        self, session: Capturing, worker: FrameWorker[_Analysed], devices: dict[int, DeviceRef]
+    ) -> None:
         """Hand the newest frame to the worker at `analysis_fps` until the capture ends."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.duration
         step = 1.0 / self.config.analysis_fps
         seq, next_at, silent_since = 0, loop.time(), loop.time()
+        feed: FrameFeed | None = None
+        seen_any = False
         try:
             while not session.stop.is_set() and (remaining := deadline - loop.time()) > 0:
                 camera = self._camera()
                 if camera is None:
                     await asyncio.sleep(min(remaining, 0.1))
                     continue
-                frame = await camera[1].next_frame(seq, min(remaining, SILENT_AFTER_S))
+                if camera[1] is not feed:
+                    # A reconnected camera is a new driver, numbering its frames afresh.
+                    feed, seq = camera[1], 0
+                frame = await feed.next_frame(seq, min(remaining, SILENT_AFTER_S))
                 if frame is None:
                     if loop.time() - silent_since >= SILENT_AFTER_S:
                         session.detail = "the camera sends no picture"
                         self._feedback(session, force=True)
                     continue
-                seq, silent_since = frame.seq, loop.time()
+                seq, silent_since, seen_any = frame.seq, loop.time(), True
                 if loop.time() >= next_at:
+                    devices[id(frame)] = camera[0]
                     worker.submit(frame)
                     next_at = loop.time() + step
                 await _first(session.stop.wait(), max(0.0, next_at - loop.time()))
+            # The frame being analysed at the deadline still counts.
+            await _first(_settled(worker), LAST_FRAME_WAIT_S)
         finally:
-            if session.analysed == 0 and session.best is None and seq == 0:
+            if session.analysed == 0 and session.best is None and not seen_any:
                 session.state = "camera_unavailable"
             await worker.stop()
 
@@ -292,9 +317,9 @@ class Portraits:
         if best is None or not acceptable(best.analysis, self.config):
             session.state = "superseded" if session.superseded else "no_usable_frame"
             return
-        camera = self._camera()
-        if camera is None:
-            raise PortraitError("the camera went away before the portrait was stored")
+        device = best.device
+        if device is None:
+            raise PortraitError("the portrait frame has no camera")
         data, crop = await asyncio.to_thread(
             portrait_jpeg, best.frame.image, best.analysis, self.config
         )
@@ -317,14 +342,20 @@ class Portraits:
             images=(("image/jpeg", data),),
             meta=meta,
         )
-        outcome = await self._submit(camera[0], capture)
+        outcome = await self._submit(device, capture)
         record = await outcome
         session.state, session.record = "stored", record.id
 
 
 def _better(new: FrameAnalysis, old: FrameAnalysis) -> bool:
-    """Whether `new` should replace `old` as the best frame: one face first, then the score."""
-    return (new.one_face, new.score) >= (old.one_face, old.score)
+    """Whether `new` replaces `old` as the best frame (`select.rank`; the later wins ties)."""
+    return rank(new) >= rank(old)
+
+
+async def _settled(worker: FrameWorker[_Analysed]) -> None:
+    """Return once every frame handed to `worker` was analysed, dropped or failed."""
+    while worker.submitted > worker.done + worker.dropped + worker.failed:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
 
 
 async def _first(stop: Awaitable[object], timeout: float) -> None:  # noqa: ASYNC109

@@ -150,8 +150,7 @@ async def test_requests_without_a_usable_camera_are_refused(
         async with http.post(
             app.api_url + "/v1/portrait", headers=bad, data=b'{"record": "r1"}'
         ) as resp:
-            assert resp.status == 202
-            assert (await resp.json())["document_record"] == "r1"
+            assert resp.status == 422  # the link goes into a signed record: it must exist
 
 
 def test_portrait_camera_must_name_a_device(data_dir: Path) -> None:
@@ -161,3 +160,55 @@ def test_portrait_camera_must_name_a_device(data_dir: Path) -> None:
     assert config.portrait.good_score == 0.9
     with pytest.raises(ConfigError, match="good_score"):
         make_config(data_dir, portrait={"good_score": 0.4, "min_score": 0.5})
+
+
+async def test_one_capture_at_a_time_and_a_full_duration_without_early_end(
+    data_dir: Path, face_camera: CameraSim
+) -> None:
+    portrait = {**PORTRAIT, "good_score": 1.0, "duration": 1.5}
+    config = make_config(data_dir, devices=[camera_device(face_camera)], portrait=portrait)
+    async with running(config) as app:
+        await wait_ready(app, "counter-cam")
+        portraits = app.portraits
+        assert portraits is not None
+        # Two requests at once (a document and the officer's retake): one capture runs.
+        first, second = await asyncio.gather(
+            portraits.start(None, "request"), portraits.start(None, "request")
+        )
+        assert first.id != second.id
+        assert first.state != "capturing"  # ended by the second before it began
+        assert portraits.current is second
+        running_tasks = [
+            t for t in asyncio.all_tasks() if t.get_name().startswith("portrait:") and not t.done()
+        ]
+        assert len(running_tasks) == 1
+        while second.state == "capturing":
+            await asyncio.sleep(0.05)
+        # good_score 1 disables the early end: the capture ran its duration on many frames.
+        assert second.state == "stored"
+        assert second.analysed >= 3
+
+
+async def test_a_document_read_without_a_camera_says_so(
+    data_dir: Path, face_camera: CameraSim
+) -> None:
+    await face_camera.unplug()
+    config = make_config(
+        data_dir,
+        devices=[camera_device(face_camera), sim_device("reader", interval=0.5, count=1)],
+        portrait=PORTRAIT,
+    )
+    async with running(config) as app, aiohttp.ClientSession() as http:
+        async with http.get(app.api_url + "/v1/events", headers=auth(app)) as resp:
+            events = sse_events(resp)
+            document = await next_of(events, "record")
+            ended = await next_of(events, "portrait")
+        assert ended.data["state"] == "camera_unavailable"
+        assert ended.data["document_record"] == document.data["id"]
+        # A retake asked for that document is accepted once the camera is back.
+        await face_camera.replug()
+        await wait_ready(app, "counter-cam")
+        body = {"record": document.data["id"]}
+        async with http.post(app.api_url + "/v1/portrait", headers=auth(app), json=body) as resp:
+            assert resp.status == 202
+            assert (await resp.json())["document_record"] == document.data["id"]
