@@ -1,24 +1,25 @@
-"""The NAS sink: sealed records as files on a mounted share, a manifest per batch last.
+"""The NAS sink: sealed records in files on a mounted share, a manifest per batch last.
 
 Layout under the share root (directories created only below a verified root, never the root):
 
-    <workstation>/<yyyy>/<mm>/<dd>/<id>.json                the record's exact JSON bytes
-    <workstation>/<yyyy>/<mm>/<dd>/blobs/<sha256>.<ext>     its images, by content
-    <workstation>/<yyyy>/<mm>/<dd>/manifest-<first>-<last>-<sha8>.jsonl
+    <workstation>/<yyyy>/<mm>/<dd>/records-<first>-<last>-<sha8>.jsonl   the records' bytes
+    <workstation>/<yyyy>/<mm>/<dd>/blobs/<sha256>.<ext>                  their images, by content
+    <workstation>/<yyyy>/<mm>/<dd>/manifest-<first>-<last>-<sha8>.jsonl  the commit marker
 
-The day is the record's capture day (UTC), so a resend lands on the same names. One file per
-record (not per batch) keeps names unique per record and lets "an existing file with the same
-SHA-256 is delivered" work record by record; the chain fields (prev, hash, sig hex, seq, key_id)
-live in the manifest line of each record, so each record costs one fsync, not two. A batch's
-record files are written (agent/nas_files.py: up to `FSYNC_CHUNK` at a time, kept open), then
-fsynced by up to `FSYNC_THREADS` threads at once (fsyncs of data already written share the
-filesystem's journal commits; write-fsync one file at a time capped a drain at ~1,000-3,500
-records/s on a local disk), and renamed only once all of them are durable. The manifest
-(JSON lines; paths relative to the workstation directory) is the commit marker: published last,
-named after its content, so a re-sent identical batch finds it already there. Every file is
-written as `<name>.part-<random>` in its own directory, fsynced, closed, renamed to its lower-case
-name (never over an existing file: an existing one is compared by SHA-256 instead; different
-content → the record is rejected as "conflict"), then the directories are fsynced (best effort).
+The day is the record's capture day (UTC). A batch writes one records file per capture day it
+covers (usually one): each record's exact JSON bytes followed by a newline, in seq order, named
+after the first and last seq in it and its content's SHA-256. A file per record cost a drain
+one fsync per record; a file per batch costs one, and what a resend of the same batch writes
+has the same names. The manifest (JSON lines; paths relative to the workstation directory) lists
+per record its id, seq, records file, offset and size there, SHA-256, schema version, the chain
+fields (prev, hash, sig hex, key_id) and its images. It is the commit marker: published last,
+named after its content, so a re-sent identical batch finds it already there; a records file no
+manifest names is what a batch interrupted before its manifest left behind, and the records in
+it were sent again. Every file is written as `<name>.part-<random>` in its own directory,
+fsynced, closed, renamed to its lower-case name (never over an existing file: an existing one
+is compared by SHA-256 instead; an image with other content under its name rejects its record
+as "conflict", a records file or manifest with other content fails the batch), then the
+directories are fsynced (best effort).
 
 Before each batch the root must be a mount point (`os.path.ismount` and a `st_dev` other than
 its parent's) holding the sentinel file. All share I/O runs in daemon threads under the sink's
@@ -39,6 +40,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -193,8 +195,9 @@ class NasSink(Sink):
         days: dict[str, str] = {}  # capture day -> its folder relative to `base`
         touched: set[str] = set()
         answers: list[Delivery] = []
-        lines: list[tuple[Outgoing, str, bytes]] = []
-        pending: dict[int, tuple[str, bytes, str]] = {}
+        kept: list[_Kept] = []
+        groups: dict[str, list[bytes]] = {}  # day folder -> the bodies of its records file
+        sizes: dict[str, int] = {}
         try:
             for out in batch:
                 try:
@@ -206,28 +209,24 @@ class NasSink(Sink):
                 if rel is None:
                     c = at.captured_at
                     rel = days[c[:10]] = os.path.join(c[:4], c[5:7], c[8:10])
-                reason, line, todo = self._write_record(out, at, base, rel, touched)
+                reason, blobs = self._write_blobs(out, base, rel, touched)
                 if reason:
                     answers.append(Delivery(out.seq, Outcome.REJECTED, reason=reason))
                     continue
-                lines.append((out, rel, line))
-                if todo is not None:
-                    pending[out.seq] = todo
-            conflicts = publish_all(list(pending.items()), _parts_written)
-            if conflicts:
-                answers.extend(
-                    Delivery(seq, Outcome.REJECTED, reason=CONFLICT) for seq in conflicts
-                )
-                lines = [entry for entry in lines if entry[0].seq not in conflicts]
+                offset = sizes.get(rel, 0)
+                groups.setdefault(rel, []).extend((out.body, b"\n"))
+                sizes[rel] = offset + len(out.body) + 1
+                kept.append(_Kept(out, at.schema_version, rel, offset, blobs))
+            if not kept:
+                return answers
+            names = self._write_records_files(base, groups, kept, touched)
             for folder in touched:
                 fsync_dir(folder)
-            if not lines:
-                return answers
             faults.point("nas.before_manifest")
-            manifest = b"".join(line for _, _, line in lines)
-            first, last = lines[0][0].seq, lines[-1][0].seq
+            manifest = b"".join(self._line(k, names[k.rel]) for k in kept)
+            first, last = kept[0].out.seq, kept[-1].out.seq
             digest = hashlib.sha256(manifest).hexdigest()
-            folder = os.path.join(base, lines[0][1])
+            folder = os.path.join(base, kept[0].rel)
             name = f"manifest-{first:012d}-{last:012d}-{digest[:8]}.jsonl"
             try:
                 publish(os.path.join(folder, name), manifest, digest)
@@ -239,18 +238,44 @@ class NasSink(Sink):
                 # The share's fault, not the records': no attempt is counted against them.
                 raise SinkUnavailable(f"the share is full ({exc.strerror})") from exc
             raise TransientError(f"share write failed ({exc.strerror})") from exc
-        receipt = f"{self.workstation}/{lines[0][1]}/{name}"
-        answers.extend(Delivery(out.seq, Outcome.DELIVERED, receipt=receipt) for out, _, _ in lines)
+        receipt = f"{self.workstation}/{kept[0].rel}/{name}"
+        answers.extend(Delivery(k.out.seq, Outcome.DELIVERED, receipt=receipt) for k in kept)
         answers.sort(key=lambda d: d.seq)
         return answers
 
-    def _write_record(
-        self, out: Outgoing, head: _Head, base: str, rel: str, touched: set[str]
-    ) -> tuple[str, bytes, tuple[str, bytes, str] | None]:
-        """Publish one record's blobs; (rejection reason or "", its manifest line, its body file
-        still to publish as (target, bytes, sha256), or None when it is already there)."""
+    def _write_records_files(
+        self, base: str, groups: dict[str, list[bytes]], kept: list[_Kept], touched: set[str]
+    ) -> dict[str, str]:
+        """Publish one records file per capture day of the batch (all fsynced before the first
+        rename); each day folder's file name, relative to `base`."""
+        names: dict[str, str] = {}
+        todo: list[tuple[int, tuple[str, bytes, str]]] = []
+        for rel, pieces in groups.items():
+            seqs = [k.out.seq for k in kept if k.rel == rel]
+            data = b"".join(pieces)
+            digest = hashlib.sha256(data).hexdigest()
+            name = f"records-{seqs[0]:012d}-{seqs[-1]:012d}-{digest[:8]}.jsonl"
+            folder = os.path.join(base, rel)
+            if folder not in touched:
+                os.makedirs(folder, exist_ok=True)
+                touched.add(folder)
+            target = os.path.join(folder, name)
+            existing = digest_of(target)
+            if existing is None:
+                todo.append((len(todo), (target, data, digest)))
+            elif existing != digest:
+                raise TransientError("a records file of that name holds other content")
+            names[rel] = f"{rel}/{name}"
+        if publish_all(todo, _parts_written):
+            raise TransientError("a records file of that name holds other content")
+        return names
+
+    def _write_blobs(
+        self, out: Outgoing, base: str, rel: str, touched: set[str]
+    ) -> tuple[str, list[dict[str, object]]]:
+        """Publish one record's images; (rejection reason or "", their manifest entries)."""
         day = os.path.join(base, rel)
-        blob_entries: list[dict[str, object]] = []
+        entries: list[dict[str, object]] = []
         for blob in out.blobs:
             sha = blob.sha256.lower()
             name = f"blobs/{sha}.{_EXT.get(blob.media_type, 'bin')}"
@@ -258,15 +283,15 @@ class NasSink(Sink):
                 with open(blob.path, "rb") as f:
                     data = f.read()
             except FileNotFoundError:
-                return BLOB_MISSING, b"", None
+                return BLOB_MISSING, []
             folder = os.path.join(day, "blobs")
             os.makedirs(folder, exist_ok=True)
             try:
                 publish(os.path.join(day, name), data, sha)
             except Conflict:
-                return CONFLICT, b"", None
+                return CONFLICT, []
             touched.add(folder)
-            blob_entries.append(
+            entries.append(
                 {
                     "file": f"{rel}/{name}",
                     "size": len(data),
@@ -274,31 +299,38 @@ class NasSink(Sink):
                     "media_type": blob.media_type,
                 }
             )
-        if day not in touched:
-            os.makedirs(day, exist_ok=True)
-            touched.add(day)
-        name = f"{out.id.lower()}.json"
-        target = os.path.join(day, name)
-        digest = hashlib.sha256(out.body).hexdigest()
-        existing = digest_of(target)
-        if existing is not None and existing != digest:
-            return CONFLICT, b"", None
-        todo = None if existing is not None else (target, out.body, digest)
+        return "", entries
+
+    def _line(self, kept: _Kept, records_file: str) -> bytes:
+        """The manifest line of one delivered record (its bytes are in `records_file`)."""
+        out = kept.out
         entry = {
             "id": out.id,
             "seq": out.seq,
-            "file": f"{rel}/{name}",
+            "file": records_file,
+            "offset": kept.offset,
             "size": len(out.body),
-            "sha256": digest,
-            "schema_version": head.schema_version,
+            "sha256": hashlib.sha256(out.body).hexdigest(),
+            "schema_version": kept.schema_version,
             "workstation": self.workstation,
             "key_id": self.key_id,
             "prev": out.prev.hex(),
             "hash": out.hash.hex(),
             "sig": out.sig.hex(),
-            "blobs": blob_entries,
+            "blobs": kept.blobs,
         }
-        return "", _line.encode(entry) + b"\n", todo
+        return _line.encode(entry) + b"\n"
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A record of the batch going into a records file: where, and its manifest details."""
+
+    out: Outgoing
+    schema_version: int
+    rel: str  # its capture day's folder, relative to the workstation folder
+    offset: int  # where its bytes start in that day's records file
+    blobs: list[dict[str, object]]
 
 
 def _parts_written() -> None:

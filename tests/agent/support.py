@@ -148,18 +148,26 @@ async def states(store: Store, sink: str) -> dict[int, tuple[str, int, str | Non
 
 def check_share(base: Path, bodies: Mapping[str, bytes]) -> Counter[str]:
     """Assert a workstation's folder on a NAS share holds exactly the records `bodies` (id ->
-    stored JSON bytes): no part left, one file per record, every manifest line naming a file
-    with its record's bytes and SHA-256. Returns how many manifest lines list each id."""
+    stored JSON bytes): no part left, nothing but records files, images and manifests, records
+    files holding only those records' bytes (each followed by a newline), every manifest line
+    naming its record's bytes and SHA-256 in a records file. Returns how many manifest lines
+    list each id."""
     files = [p for p in base.rglob("*") if p.is_file()]
     assert not [p for p in files if ".part-" in p.name]
-    record_files = Counter(p.name for p in files if not p.name.startswith("manifest-"))
-    assert record_files == Counter(f"{rid}.json" for rid in bodies)
+    kinds = Counter("blob" if p.parent.name == "blobs" else p.name.split("-")[0] for p in files)
+    assert set(kinds) <= {"records", "manifest", "blob"}, kinds
+    known = set(bodies.values())
+    for path in (p for p in files if p.name.startswith("records-")):
+        data = path.read_bytes()
+        assert data.endswith(b"\n")
+        assert set(data[:-1].split(b"\n")) <= known, f"{path.name} holds other bytes"
     listed: Counter[str] = Counter()
     for manifest in (p for p in files if p.name.startswith("manifest-")):
         for line in manifest.read_text().splitlines():
             entry = json.loads(line)
             listed[entry["id"]] += 1
-            data = (base / entry["file"]).read_bytes()
+            start = entry["offset"]
+            data = (base / entry["file"]).read_bytes()[start : start + entry["size"]]
             assert data == bodies[entry["id"]]
             assert entry["sha256"] == hashlib.sha256(data).hexdigest()
     assert set(listed) == set(bodies), "the manifests' ids differ from the records'"

@@ -11,11 +11,12 @@ import threading
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from agent.nas_sink import NasSink
 from agent.scheduler import SinkScheduler, SinkState
-from agent.sink import BlobFile, Outcome, Outgoing, SinkUnavailable
+from agent.sink import BlobFile, Outcome, Outgoing, SinkUnavailable, TransientError
 from edge import records
 from edge.config import ForwardingConfig, SinkConfig
 from tests.agent.support import Clock, Recorder, add_records, open_store
@@ -76,8 +77,12 @@ async def test_records_blobs_and_the_manifest_are_published(tmp_path: Path) -> N
     lines = [json.loads(line) for line in manifest.read_text().splitlines()]
     assert [line["id"] for line in lines] == [o.id for o in batch]
     base = root / "test-ws"
+    (records_file,) = {line["file"] for line in lines}
+    assert (base / records_file).read_bytes() == b"".join(o.body + b"\n" for o in batch)
+    assert (base / records_file).name == (base / records_file).name.lower()
     for line, out in zip(lines, batch, strict=True):
-        data = (base / line["file"]).read_bytes()
+        start = line["offset"]
+        data = (base / line["file"]).read_bytes()[start : start + line["size"]]
         assert data == out.body
         assert (line["size"], line["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
         assert line["hash"] == out.hash.hex() and line["key_id"] == "key-1"
@@ -101,9 +106,9 @@ async def test_the_manifest_is_renamed_last(
 
     monkeypatch.setattr(os, "rename", spy)
     await sink(root).send([outgoing(n) for n in range(5)])
-    assert len(renamed) == 6
+    assert len(renamed) == 2  # one records file for the batch's five records, then the manifest
+    assert renamed[0].startswith("records-")
     assert renamed[-1].startswith("manifest-")
-    assert all(not name.startswith("manifest-") for name in renamed[:-1])
 
 
 async def test_a_resend_finds_everything_already_there(tmp_path: Path) -> None:
@@ -116,23 +121,56 @@ async def test_a_resend_finds_everything_already_there(tmp_path: Path) -> None:
     assert {p: p.stat().st_mtime_ns for p in files(root)} == before
 
 
-async def test_a_different_file_under_the_same_name_is_a_conflict(tmp_path: Path) -> None:
+async def test_an_image_with_other_content_under_its_name_is_a_conflict(tmp_path: Path) -> None:
     root = share(tmp_path)
-    batch = [outgoing(n) for n in range(3)]
+    image = tmp_path / "image"
+    image.write_bytes(b"\xff\xd8jpeg")
+    blob = BlobFile(hashlib.sha256(b"\xff\xd8jpeg").hexdigest(), "image/jpeg", 6, str(image))
+    batch = [outgoing(0), outgoing(1, blob), outgoing(2)]
     await sink(root).send(batch[:1])
-    (first,) = (root / "test-ws").rglob(f"{batch[0].id}.json")
-    path = first.parent / f"{batch[1].id}.json"  # the same capture day
-    path.write_bytes(b'{"someone":"else"}')
+    (manifest,) = manifests(root)
+    path = manifest.parent / "blobs" / f"{blob.sha256}.jpg"  # the same capture day
+    path.parent.mkdir()
+    path.write_bytes(b"someone else")
     answers = await sink(root).send(batch)
     assert [(a.seq, a.outcome, a.reason) for a in answers] == [
         (1, Outcome.DELIVERED, ""),
         (2, Outcome.REJECTED, "conflict"),
         (3, Outcome.DELIVERED, ""),
     ]
-    assert path.read_bytes() == b'{"someone":"else"}'
+    assert path.read_bytes() == b"someone else"
     last = max(manifests(root), key=lambda p: p.name)
     ids = [json.loads(line)["id"] for line in last.read_text().splitlines()]
     assert ids == [batch[0].id, batch[2].id]
+
+
+async def test_a_records_file_with_other_content_fails_the_batch(tmp_path: Path) -> None:
+    root = share(tmp_path)
+    batch = [outgoing(n) for n in range(3)]
+    await sink(root).send(batch)
+    (manifest,) = manifests(root)
+    (records_file,) = manifest.parent.glob("records-*.jsonl")
+    manifest.unlink()  # as if the batch had stopped before its manifest
+    records_file.write_bytes(b"someone else\n")
+    with pytest.raises(TransientError, match="records file"):
+        await sink(root).send(batch)
+    assert records_file.read_bytes() == b"someone else\n"
+    assert manifests(root) == []
+
+
+async def test_records_of_two_capture_days_go_to_their_own_days(tmp_path: Path) -> None:
+    root = share(tmp_path)
+    late = msgspec.structs.replace(make_record(1), captured_at="2031-01-02T00:00:00.000Z")
+    batch = [outgoing(0), dataclasses.replace(outgoing(1), body=records.encode(late))]
+    answers = await sink(root).send(batch)
+    assert [a.outcome for a in answers] == [Outcome.DELIVERED] * 2
+    files_by_day = sorted(p.relative_to(root).as_posix() for p in root.rglob("records-*"))
+    assert len(files_by_day) == 2
+    assert files_by_day[1].startswith("test-ws/2031/01/02/records-000000000002-000000000002-")
+    (manifest,) = manifests(root)
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert [line["offset"] for line in lines] == [0, 0]
+    assert lines[1]["file"].startswith("2031/01/02/records-")
 
 
 async def test_a_missing_image_or_an_unreadable_body_rejects_only_its_record(
@@ -150,7 +188,8 @@ async def test_a_missing_image_or_an_unreadable_body_rejects_only_its_record(
     ]
     (manifest,) = manifests(root)
     assert [json.loads(line)["id"] for line in manifest.read_text().splitlines()] == [batch[0].id]
-    assert not list((root / "test-ws").rglob(f"{batch[1].id}.json"))
+    (records_file,) = (root / "test-ws").rglob("records-*.jsonl")
+    assert records_file.read_bytes() == batch[0].body + b"\n"
 
 
 async def test_a_bare_directory_is_refused_by_default(tmp_path: Path) -> None:

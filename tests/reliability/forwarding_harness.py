@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import random
@@ -27,6 +26,7 @@ from receiver.app import serve
 from receiver.checks import Trust
 from receiver.sqlite_store import SqliteStorage
 from receiver.storage import Checked
+from tests.agent.support import check_share
 from tests.reliability.daemon import Daemon
 from tests.reliability.faultproxy import FaultProxy, Mode
 
@@ -305,21 +305,9 @@ class Rig:
         assert chain["gaps"] == [] and chain["contiguous_to"] == len(records)
         assert chain["chain_starts"] == [1]
 
-        base = self.nas / WORKSTATION
-        files = [p for p in base.rglob("*") if p.is_file()]
         assert not self.parts()
-        record_files = Counter(p.name for p in files if not p.name.startswith("manifest-"))
-        figures.nas_files = sum(record_files.values())
-        assert record_files == Counter(f"{rid}.json" for rid in records)
-        listed: Counter[str] = Counter()
-        for manifest in (p for p in files if p.name.startswith("manifest-")):
-            for line in manifest.read_text().splitlines():
-                entry = json.loads(line)
-                listed[entry["id"]] += 1
-                data = (base / entry["file"]).read_bytes()
-                assert data == records[entry["id"]]
-                assert entry["sha256"] == hashlib.sha256(data).hexdigest()
-        assert set(listed) == set(records), "the manifests' ids differ from the store's"
+        listed = check_share(self.nas / WORKSTATION, records)
+        figures.nas_files = len(list((self.nas / WORKSTATION).rglob("records-*.jsonl")))
         figures.nas_manifest_repeats = sum(listed.values()) - len(listed)
         figures.proxy = {
             "connections": self.proxy.connections,
