@@ -280,7 +280,7 @@ class CameraDriver(Driver):
     def _scanner_setup(self) -> Callable[[Frame], list[Capture]]:
         """Build the barcode scanner in the analysis worker's thread, which it is confined to."""
         s = self.settings
-        scanner = FrameScanner(s.barcodes, s.barcode_backend, s.barcode_hold)
+        scanner = FrameScanner(s.barcodes, s.barcode_backend, s.barcode_hold, rules=s.read_rules)
         return lambda frame: scanner.scan(frame.image)
 
     def _feed_scanner(

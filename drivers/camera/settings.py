@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.camera.code_checks import ReadRules
 from drivers.camera.codes import BACKENDS, ZBAR_FORMATS, ZXING_FORMATS
 from drivers.camera.sources import Request
 from drivers.options import Option, resolve
@@ -29,6 +30,8 @@ OPTIONS: tuple[Option, ...] = (
            minimum=0.1, maximum=240.0),
     Option("barcode_hold", 2.0, "seconds a code must be out of view before it is read again",
            minimum=0.0, maximum=3600.0),
+    Option("barcode_itf_check", False, "ITF reads must end with a valid GS1 mod-10 check digit"),
+    Option("barcode_min_length", {}, "fewest payload characters per format, e.g. {itf = 14}"),
 )  # fmt: skip
 
 # The stall limit never drops below this, however high the frame rate.
@@ -46,6 +49,7 @@ class CameraSettings:
     barcode_backend: str
     scan_fps: float
     barcode_hold: float
+    read_rules: ReadRules
 
     @property
     def stall_after(self) -> float:
@@ -69,6 +73,10 @@ def camera_settings(options: Mapping[str, Any]) -> CameraSettings:
                 f"barcodes: the {s['barcode_backend']} decoder cannot read {name!r}; "
                 f"it reads: {', '.join(sorted(readable))}"
             )
+    try:
+        rules = ReadRules(dict(s["barcode_min_length"]), s["barcode_itf_check"])
+    except ValueError as exc:
+        raise ValueError(f"barcode_{exc}") from None
     return CameraSettings(
         request=Request(
             width=s["width"],
@@ -84,4 +92,5 @@ def camera_settings(options: Mapping[str, Any]) -> CameraSettings:
         barcode_backend=s["barcode_backend"],
         scan_fps=s["scan_fps"],
         barcode_hold=s["barcode_hold"],
+        read_rules=rules,
     )

@@ -14,6 +14,7 @@ import pytest
 
 from drivers.base import CaptureKind, DeviceUnavailable, DriverError, Event, HealthState, Notice
 from drivers.camera.driver import CameraDriver
+from drivers.camera.settings import camera_settings
 from drivers.camera.sim import CameraSim
 from drivers.camera.synthetic import frame_index
 from drivers.registry import Registry
@@ -77,7 +78,9 @@ async def test_a_read_that_never_returns_is_a_stall() -> None:
 
 
 async def test_failing_reads_are_reported_then_end_the_feed() -> None:
-    async with opened(f"{SYNTHETIC}&fail_at=3", read_timeout=0.5) as driver:
+    # read_timeout leaves the 50 ms watchdog ample time to report the run first, even on a
+    # loaded machine.
+    async with opened(f"{SYNTHETIC}&fail_at=3", read_timeout=2.0) as driver:
         events = driver.events()
         first = await anext(events)
         assert isinstance(first, Notice)
@@ -230,3 +233,15 @@ async def test_barcodes_in_the_frames_become_captures(tmp_path: Path) -> None:
         assert capture.payload == b"M1SPECIMEN/TEST EABC123"
         assert capture.symbology == "qr"
         assert capture.meta["source"] == "camera"
+
+
+def test_barcode_read_rules_are_options() -> None:
+    settings = camera_settings(
+        {"barcodes": ["itf"], "barcode_itf_check": True, "barcode_min_length": {"itf": 14}}
+    )
+    assert settings.read_rules.itf_check_digit is True
+    assert settings.read_rules.minimum("itf") == 14
+    with pytest.raises(ValueError, match="barcode_min_length"):
+        camera_settings({"barcode_min_length": {"klingon": 3}})
+    with pytest.raises(ValueError, match="barcode_itf_check"):
+        camera_settings({"barcode_itf_check": "yes"})
