@@ -172,7 +172,9 @@ class HttpSink(Sink):
                 WireRecord(out.seq, out.id, body, out.prev.hex(), out.hash.hex(), out.sig.hex())
             )
         if records:
-            wire = Batch(FORMAT, VERSION, self.workstation, self.key_id, records)
+            # The key that sealed these records (the scheduler never mixes keys in a batch).
+            key = batch[0].key_id or self.key_id
+            wire = Batch(FORMAT, VERSION, self.workstation, key, records)
             for receipt in await self._post(session, wire):
                 answers[receipt.seq] = _delivery(receipt)
         return [answers[out.seq] for out in batch if out.seq in answers]

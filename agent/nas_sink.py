@@ -313,7 +313,7 @@ class NasSink(Sink):
             "sha256": hashlib.sha256(out.body).hexdigest(),
             "schema_version": kept.schema_version,
             "workstation": self.workstation,
-            "key_id": self.key_id,
+            "key_id": out.key_id or self.key_id,
             "prev": out.prev.hex(),
             "hash": out.hash.hex(),
             "sig": out.sig.hex(),

@@ -50,7 +50,7 @@ STATS_EVERY_S = 1.0
 SEAL_POLL_S = 1.0
 
 LOAD_SQL = (
-    "SELECT d.seq, r.id, r.body, s.prev, s.hash, s.sig, d.attempts FROM deliveries d"
+    "SELECT d.seq, r.id, r.body, s.prev, s.hash, s.sig, d.attempts, s.key_id FROM deliveries d"
     " JOIN records r ON r.seq = d.seq JOIN seals s ON s.seq = d.seq"
     " WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_at <= ?"
     " AND r.purged_at IS NULL ORDER BY d.seq LIMIT ?"
@@ -224,13 +224,15 @@ class SinkScheduler:
         size = 0
         budget = self.config.batch_bytes_int
         # The columns come back as int, str and bytes already (INTEGER, TEXT, BLOB written so).
-        for seq, rid, body, prev, digest, sig, attempts in rows:
+        for seq, rid, body, prev, digest, sig, attempts, key in rows:
             files = blobs.get(seq)
             cost = len(body) + sum(f.size for f in files) if files else len(body)
-            if batch and size + cost > budget:
-                break
+            if batch and (size + cost > budget or key != batch[0].key_id):
+                break  # a batch names one signing key: records sealed after a new key wait
             size += cost
-            batch.append(Outgoing(seq, rid, body, prev, digest, sig, tuple(files) if files else ()))
+            batch.append(
+                Outgoing(seq, rid, body, prev, digest, sig, tuple(files) if files else (), key)
+            )
             self._attempts[seq] = attempts
         return batch
 

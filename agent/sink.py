@@ -67,6 +67,7 @@ class Outgoing:
     hash: bytes
     sig: bytes
     blobs: tuple[BlobFile, ...] = ()
+    key_id: str = ""  # of the key that sealed it (a batch never mixes keys)
 
 
 class Outcome(StrEnum):

@@ -283,3 +283,22 @@ async def test_no_head_of_line_blocking_between_sinks(data_dir: Path) -> None:
         # Cancelled mid-send: nothing half-applied, the slow sink's records are still pending.
         assert {r[:2] for r in (await states(store, "slow")).values()} == {("pending", 0)}
         assert sinks["slow"].closed == sinks["fast"].closed == 1
+
+
+async def test_a_batch_never_mixes_signing_keys(data_dir: Path) -> None:
+    async with open_store(data_dir, [("a", True)]) as store:
+        await add_records(store, 5)
+        (first_key,) = {str(r[0]) for r in await store.query("SELECT key_id FROM seals")}
+        # The workstation's key was replaced after record 3: a new chain under a new key.
+        await store.apply([("UPDATE seals SET key_id = 'k-new' WHERE seq > ?", [(3,)])])
+        sink = ScriptedSink("a")
+        keys: list[set[str]] = []
+
+        async def note_keys(batch: Sequence[Outgoing]) -> list[Delivery]:
+            keys.append({o.key_id for o in batch})
+            return [Delivery(o.seq, Outcome.DELIVERED) for o in batch]
+
+        sink.default = note_keys
+        await drain(scheduler(store, sink, Clock(), batch_records=10))
+        assert sink.batches == [[1, 2, 3], [4, 5]]
+        assert keys == [{first_key}, {"k-new"}]
