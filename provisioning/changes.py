@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from provisioning.errors import ProvisioningError
+from provisioning.safefile import LinkRefused, chown_tree, read_file, set_meta, write_file
 from provisioning.units import staged
 
 COMMAND_TIMEOUT_S = 120.0
@@ -138,8 +140,8 @@ class Applier:
         """
         path = self.path(target)
         try:
-            old: bytes | None = path.read_bytes()
-        except FileNotFoundError:
+            old = read_file(path)
+        except LinkRefused:  # the write replaces the link itself
             old = None
         before = len(self.changes)
         if old != data:
@@ -161,15 +163,7 @@ class Applier:
 
     def _write_atomic(self, path: Path, data: bytes, mode: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.provision-{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        write_file(path, data, mode)
 
     def directory(self, target: PurePosixPath, *, mode: int, owner: Owner | None = None) -> bool:
         """Make `target` a directory with `mode` and `owner`; whether anything changed."""
@@ -195,15 +189,17 @@ class Applier:
     def _meta(self, target: PurePosixPath, mode: int, owner: Owner | None) -> None:
         path = self.path(target)
         try:
-            st = path.stat()
+            st = path.lstat()
         except FileNotFoundError:  # a dry run's file that does not exist yet
             if owner is not None:
                 self.record("chown", target, ":".join(owner))
             return
+        if stat.S_ISLNK(st.st_mode):
+            raise LinkRefused(f"{target} is a symbolic link: not following it; move it aside")
         if st.st_mode & 0o7777 != mode:
             self.record("chmod", target, f"{st.st_mode & 0o7777:04o} -> {mode:04o}")
             if not self.dry_run:
-                os.chmod(path, mode)
+                set_meta(path, mode, None)
         if owner is not None:
             self._chown(target, owner, (st.st_uid, st.st_gid))
 
@@ -222,7 +218,7 @@ class Applier:
         if ids != now:
             self.record("chown", target, ":".join(owner))
             if not self.dry_run:
-                os.chown(self.path(target), *ids)
+                set_meta(self.path(target), None, ids)
 
     def settle_owners(self) -> None:
         """Set the owners that waited for their account (call once the account exists)."""
@@ -230,19 +226,18 @@ class Applier:
         if self.dry_run:
             return
         for target, owner in pending:
-            path = self.path(target)
-            if path.exists():
-                st = path.stat()
-                self._chown(target, owner, (st.st_uid, st.st_gid))
+            try:
+                st = self.path(target).lstat()
+            except FileNotFoundError:
+                continue
+            self._chown(target, owner, (st.st_uid, st.st_gid))
 
     def chown_tree(self, target: PurePosixPath, owner: Owner) -> None:
         """Give everything under a directory to `owner` (what a root-run self-test created)."""
         ids = self.accounts.ids(owner) if self.is_root else None
-        if ids is None or self.dry_run:
+        if ids is None or self.dry_run or not self.path(target).is_dir():
             return
-        for folder, dirs, files in os.walk(self.path(target)):
-            for name in (*dirs, *files):
-                os.chown(os.path.join(folder, name), *ids, follow_symlinks=False)
+        chown_tree(self.path(target), ids)
 
     # -- commands --------------------------------------------------------------------------
 

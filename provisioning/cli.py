@@ -12,7 +12,7 @@ from edge.config import resolve_path
 from provisioning.doctor import DEFAULT_MAX_BACKLOG_S, diagnose, render
 from provisioning.errors import ProvisioningError
 from provisioning.provision import provision
-from provisioning.settings import build, read_answers
+from provisioning.settings import SELFTEST_MODES, build, read_answers
 from provisioning.ui import Console
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -32,7 +32,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
         "root": args.root.resolve() if args.root else None,
         "dry_run": args.dry_run,
         "interactive": interactive,
-        "selftest": not args.no_selftest,
+        "selftest": "never" if args.no_selftest else args.self_test,
     }
     try:
         answers = read_answers(args.answers) if args.answers else {}
@@ -67,7 +67,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("--ca-fingerprint", help="sha256:... of the region CA, printed with the token")
     p.add_argument("--nas", help="NAS mount point for the NAS sink")
     p.add_argument("--executable", help="ExecStart= program (default: /usr/bin/midas-edge)")
-    p.add_argument("--no-selftest", action="store_true", help="skip the self-test")
+    p.add_argument(
+        "--self-test",
+        choices=SELFTEST_MODES,
+        help="always; changed (default: skipped when nothing changed since the last passed "
+        "self-test); never",
+    )
+    p.add_argument("--no-selftest", action="store_true", help="the same as --self-test never")
     p.set_defaults(func=cmd_provision)
 
     d = sub.add_parser("doctor", help="check a provisioned workstation, change nothing")

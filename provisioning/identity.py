@@ -25,11 +25,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
-from agent.chain import KEY_FILE, PUBLIC_FILE, ChainError, load_or_create_key
+from agent.chain import KEY_FILE, PUBLIC_FILE
 from edge.wire import key_id
 from provisioning.changes import Applier
 from provisioning.enroll import EnrollError, enroll, fetch_ca
 from provisioning.errors import ProvisioningError
+from provisioning.safefile import read_file, write_file
 from provisioning.settings import Settings
 from provisioning.system import (
     CONFIG_DIR,
@@ -60,19 +61,37 @@ def load_pem_cert(data: bytes) -> x509.Certificate | None:
 
 
 def chain_key(applier: Applier, data_dir: PurePosixPath) -> Ed25519PrivateKey | None:
-    """The chain key, created when missing (None in a dry run that would create it)."""
+    """The chain key, created when missing (None in a dry run that would create it).
+
+    Read and written without following links: the data dir is the service account's.
+    """
     key_path = data_dir / KEY_FILE
-    if not applier.path(key_path).exists():
+    pem = read_file(applier.path(key_path))
+    if pem is None:
         applier.record("write", key_path, "0600, Ed25519 chain key: content not shown")
         if applier.dry_run:
             return None
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        write_file(applier.path(key_path), pem, 0o600)
     try:
-        key = load_or_create_key(applier.path(data_dir))
-    except (ChainError, OSError) as exc:
-        raise ProvisioningError(f"the chain key cannot be used ({exc}); move it aside") from None
+        loaded = serialization.load_pem_private_key(pem, password=None)
+    except ValueError:
+        loaded = None
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise ProvisioningError(
+            f"the chain key {key_path} is not an Ed25519 PEM key; move it aside"
+        ) from None
     applier.ensure_meta(key_path, mode=0o600, owner=SERVICE)
-    applier.ensure_meta(data_dir / PUBLIC_FILE, mode=0o644, owner=SERVICE)
-    return key
+    public = loaded.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    applier.write(data_dir / PUBLIC_FILE, public, mode=0o644, owner=SERVICE)
+    return loaded
 
 
 def tls_key(applier: Applier) -> ec.EllipticCurvePrivateKey:

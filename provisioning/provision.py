@@ -10,7 +10,6 @@ need it. Running it again on a provisioned workstation changes nothing and says 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -27,6 +26,7 @@ from provisioning.errors import ProvisioningError
 from provisioning.identity import establish
 from provisioning.install import install
 from provisioning.report import Report, StepResult
+from provisioning.safefile import write_file
 from provisioning.selftest import run_selftest
 from provisioning.settings import Settings, ask_missing, check
 from provisioning.system import (
@@ -121,19 +121,11 @@ def _service_active() -> bool:
 
 
 def _write_report(run: _Run, data_dir: Path) -> None:
-    ids = run.applier.accounts.ids((SERVICE_USER, SERVICE_GROUP))
+    ids = run.applier.accounts.ids((SERVICE_USER, SERVICE_GROUP)) if run.applier.is_root else None
     for name, data in ((REPORT_JSON, run.report.to_json()), (REPORT_TEXT, run.report.summary())):
-        path = data_dir / name
         payload = data if isinstance(data, bytes) else data.encode()
-        tmp = path.with_name(f".{name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, REPORT_MODE)
-        try:
-            os.write(fd, payload)
-        finally:
-            os.close(fd)
-        if ids is not None and run.applier.is_root:
-            os.chown(tmp, ids[0], ids[1])
-        os.replace(tmp, path)
+        # The data dir is the service account's: never follow what it may have put there.
+        write_file(data_dir / name, payload, REPORT_MODE, ids)
 
 
 async def provision(settings: Settings, console: Console, machine: Machine | None = None) -> Report:
@@ -202,8 +194,8 @@ async def provision(settings: Settings, console: Console, machine: Machine | Non
         ok = await run.step("identity", "keys and enrollment", step_identity)
     if settings.dry_run:
         run.skip("self-test", "dry run")
-    elif not settings.selftest:
-        run.skip("self-test", "--no-selftest")
+    elif settings.selftest == "never":
+        run.skip("self-test", "--self-test never")
     elif not ok:
         run.skip("self-test", "an earlier step failed")
     elif settings.root is None and _service_active():

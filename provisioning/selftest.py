@@ -33,6 +33,7 @@ from edge.app import App
 from edge.config import Config
 from edge.errors import EdgeError
 from edge.records import DeviceRef, Record
+from provisioning.safefile import write_file
 from provisioning.ui import Console
 
 START_TIMEOUT_S = 60.0
@@ -42,6 +43,7 @@ SINK_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 POLL_S = 0.2
 SELFTEST_DEVICE = "selftest"
+SNAPSHOT_MODE = 0o640
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +160,8 @@ async def check_cameras(app: App, console: Console, data_dir: Path) -> list[Chec
             continue
         path = data_dir / f"selftest-{name}.jpg"
         ok, data = cv2.imencode(".jpg", frame.image)
-        if ok:
-            await asyncio.to_thread(path.write_bytes, data.tobytes())
+        if ok:  # into the service's data dir: never through a link left there
+            await asyncio.to_thread(write_file, path, data.tobytes(), SNAPSHOT_MODE)
         if not console.interactive:
             out.append(CheckResult(f"camera {name} picture", None, f"frames arrive; see {path}"))
             continue

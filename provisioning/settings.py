@@ -32,6 +32,7 @@ from provisioning.system import CONFIG_PATH, DEFAULT_EXECUTABLE, STATE_DIR
 from provisioning.ui import Console
 
 _FINGERPRINT = re.compile(r"^sha256:[0-9a-f]{64}$")
+SELFTEST_MODES = ("always", "changed", "never")
 
 
 class _Region(msgspec.Struct, forbid_unknown_fields=True):
@@ -87,7 +88,7 @@ class Settings:
     root: Path | None = None
     dry_run: bool = False
     interactive: bool = False
-    selftest: bool = True
+    selftest: str = "always"  # always | changed | never
 
 
 def read_answers(path: Path) -> dict[str, Any]:
@@ -160,5 +161,7 @@ def check(settings: Settings) -> None:
         settings.ca_fingerprint = settings.ca_fingerprint.strip().lower()
         if not _FINGERPRINT.match(settings.ca_fingerprint):
             raise ProvisioningError("ca_fingerprint: expected sha256: and 64 hex digits")
+    if settings.selftest not in SELFTEST_MODES:
+        raise ProvisioningError("self-test: expected one of " + ", ".join(SELFTEST_MODES))
     if settings.nas_dependency not in ("requires", "wants"):
         raise ProvisioningError("nas dependency: expected 'requires' or 'wants'")

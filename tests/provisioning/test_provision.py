@@ -114,7 +114,7 @@ async def test_provision_discovers_enrolls_installs_and_self_tests(tmp_path: Pat
 
         # A second run (no token needed any more) changes nothing and says so.
         before = snapshot(root, RUN_OUTPUTS)
-        again = await b.provision(selftest=False)
+        again = await b.provision(selftest="never")
         assert again.ok, b.outputs[-1]
         assert not again.changed
         assert {s.name: s.verdict for s in again.steps} == {
