@@ -20,9 +20,9 @@ from aiohttp import web
 
 from edge.wire import MAX_BATCH_BYTES, Receipts, Status
 from receiver import StorageError
+from receiver.access import check_batch_sender, client_certificates
 from receiver.checks import SHA256, WORKSTATION, Refused, Trust, check
 from receiver.enroll import add_routes as add_enroll_routes
-from receiver.enroll import check_batch_sender, client_certificates
 from receiver.region import Region
 from receiver.storage import MAX_PAGE, Storage
 

@@ -6,8 +6,8 @@ and the CA itself, and registers the key in the region's trust directory, so the
 workstation seals are verified against it. `GET /v1/enroll/ca` serves the CA, which the
 technician checks against the fingerprint the region printed with the token.
 
-With a region configured, every other route but the health check needs a client certificate
-the region CA issued, and a batch is accepted only from the workstation its certificate names.
+With a region configured, the other routes need a client certificate the region CA issued,
+as `receiver.access` lays down.
 """
 
 from __future__ import annotations
@@ -33,8 +33,6 @@ log = logging.getLogger("receiver.enroll")
 
 REGION_KEY = web.AppKey("region", Region)
 MAX_ENROLL_BYTES = 64 * 1024
-# Routes a workstation reaches before it holds a certificate.
-OPEN_PATHS = frozenset({"/v1/enroll", "/v1/enroll/ca", "/v1/health"})
 
 
 class EnrollRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,35 +58,6 @@ def region_of(request: web.Request) -> Region:
     if region is None:
         raise Refused(404, "enrollment_not_configured")
     return region
-
-
-def client_workstation(request: web.Request) -> str | None:
-    """The common name of the verified client certificate, if the client showed one."""
-    transport = request.transport
-    peer: Any = transport.get_extra_info("peercert") if transport is not None else None
-    if not peer:
-        return None
-    names = [value for rdn in peer.get("subject", ()) for key, value in rdn if key == "commonName"]
-    return names[0] if len(names) == 1 else None
-
-
-@web.middleware
-async def client_certificates(request: web.Request, handler: Any) -> web.StreamResponse:
-    """With a region: a verified client certificate on every route but the open ones."""
-    if (
-        request.app.get(REGION_KEY) is not None
-        and request.path not in OPEN_PATHS
-        and client_workstation(request) is None
-    ):
-        raise Refused(403, "client_certificate_required")
-    response: web.StreamResponse = await handler(request)
-    return response
-
-
-def check_batch_sender(request: web.Request, workstation: str) -> None:
-    """With a region, a batch comes from the workstation its client certificate names."""
-    if request.app.get(REGION_KEY) is not None and client_workstation(request) != workstation:
-        raise Refused(403, "certificate_mismatch")
 
 
 async def get_enroll_ca(request: web.Request) -> web.Response:

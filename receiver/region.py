@@ -6,7 +6,8 @@
     <region>/trusted/<workstation>.pem      the enrolled workstations' Ed25519 public keys
 
 Workstations pin the region CA for the server's certificate and present a client certificate
-the same CA issued at enrollment, with their workstation id as its common name.
+the same CA issued at enrollment, with their workstation id as its common name. Operators (the
+systems that read the records) present one with the organizational unit `operators`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ TRUSTED = "trusted"
 CA_DAYS = 3650
 SERVER_DAYS = 825
 CLIENT_DAYS = 365
+OPERATOR_DAYS = 365
+# The organizational unit of operator certificates; a workstation's has none.
+OPERATOR_UNIT = "operators"
 # Certificates start a little in the past: a workstation whose clock lags still accepts them.
 BACKDATE = dt.timedelta(minutes=10)
 
@@ -71,7 +75,7 @@ def write_public(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+def pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -170,6 +174,21 @@ class Region:
         )
         return builder.sign(self.ca_key, hashes.SHA256())
 
+    def issue_operator(
+        self, name: str, public: ec.EllipticCurvePublicKey, days: float = OPERATOR_DAYS
+    ) -> x509.Certificate:
+        """A TLS client certificate that reads every workstation's records (`receiver.access`)."""
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, name),
+                x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, OPERATOR_UNIT),
+            ]
+        )
+        builder = self._builder(subject, public, days).add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+        )
+        return builder.sign(self.ca_key, hashes.SHA256())
+
     def issue_server(self, names: Sequence[str], days: float = SERVER_DAYS) -> None:
         """(Re)issue the receiver's TLS certificate for these host names and addresses."""
         if not names:
@@ -182,7 +201,7 @@ class Region:
         )
         cert = builder.sign(self.ca_key, hashes.SHA256())
         cert_path, key_path = self.server_files
-        write_private(key_path, _pem_key(key))
+        write_private(key_path, pem_key(key))
         write_public(cert_path, _cert_pem(cert))
 
 
@@ -217,7 +236,7 @@ def init_region(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    write_private(directory / CA_KEY, _pem_key(key))
+    write_private(directory / CA_KEY, pem_key(key))
     write_public(directory / CA_CERT, _cert_pem(ca))
     region = Region.load(directory)
     region.issue_server(names)

@@ -1,5 +1,5 @@
-"""`midas-edge receiver ca init` and `midas-edge receiver enroll-token`: the region's side of
-enrollment, and the TLS settings of a receiver serving a region."""
+"""`midas-edge receiver ca init`, `enroll-token` and `operator-cert`: the region's side of
+enrollment and of who reads the records, and the TLS settings of a receiver serving a region."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from receiver import ReceiverError, SetupError
 from receiver.checks import WORKSTATION
-from receiver.region import Region, init_region
+from receiver.region import CA_CERT, Region, init_region, pem_key, write_private, write_public
 from receiver.tokens import DEFAULT_VALID_S, TokenStore
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -70,6 +73,30 @@ def cmd_enroll_token(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_operator_cert(args: argparse.Namespace) -> int:
+    if not WORKSTATION.match(args.name):
+        print("error: --name: expected letters, digits, '.', '_' or '-'", file=sys.stderr)
+        return EXIT_FAIL
+    out = Path(args.out)
+    key_path, cert_path = out / f"{args.name}.key", out / f"{args.name}.crt"
+    try:
+        region = Region.load(Path(args.region))
+        if key_path.exists():
+            raise SetupError(f"{key_path} exists: keep it, or remove it to issue a new one")
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = region.issue_operator(args.name, key.public_key())
+        write_private(key_path, pem_key(key))
+        write_public(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    except (ReceiverError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"operator certificate: {cert_path}")
+    print(f"operator key: {key_path} (0600)")
+    print(f"ca: {region.directory / CA_CERT}")
+    return EXIT_OK
+
+
 def add_subcommands(parser: argparse.ArgumentParser) -> None:
     """`receiver ca init` and `receiver enroll-token` (without one, `receiver` serves)."""
     sub = parser.add_subparsers(dest="receiver_command", metavar="ACTION")
@@ -90,3 +117,10 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
         "--valid-hours", type=float, default=DEFAULT_VALID_S / 3600, help="default: 24"
     )
     token.set_defaults(func=cmd_enroll_token)
+    operator = sub.add_parser(
+        "operator-cert", help="issue a client certificate that reads every workstation's records"
+    )
+    operator.add_argument("--region", required=True, help="region directory")
+    operator.add_argument("--name", required=True, help="who holds it (its common name)")
+    operator.add_argument("--out", required=True, help="directory for NAME.key and NAME.crt")
+    operator.set_defaults(func=cmd_operator_cert)
