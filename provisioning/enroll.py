@@ -71,6 +71,18 @@ async def _error(response: aiohttp.ClientResponse) -> EnrollError:
     )
 
 
+async def _read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole answer, however many pieces it arrives in; EnrollError above `limit`."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise EnrollError(f"the regional server's answer is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def fetch_ca(region_url: str, fingerprint: str) -> bytes:
     """The region CA, checked against the fingerprint the region printed with the token."""
     url = _endpoint(region_url, "/v1/enroll/ca")
@@ -83,7 +95,7 @@ async def fetch_ca(region_url: str, fingerprint: str) -> bytes:
         ):
             if response.status != 200:
                 raise await _error(response)
-            pem = await response.content.read(MAX_ANSWER_BYTES)
+            pem = await _read_bounded(response, MAX_ANSWER_BYTES)
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise EnrollError(f"the regional server cannot be reached at {url} ({exc})") from None
     if ca_fingerprint(pem) != fingerprint:

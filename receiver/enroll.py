@@ -115,12 +115,23 @@ def _enroll(
         raise Refused(403, exc.reason) from None
 
 
+async def read_bounded(request: web.Request, limit: int) -> bytes:
+    """The whole body, however many pieces it arrives in; 413 too_large above `limit`."""
+    if request.content_length is not None and request.content_length > limit:
+        raise Refused(413, "too_large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise Refused(413, "too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def post_enroll(request: web.Request) -> web.Response:
     region = region_of(request)
-    body = await request.content.read(MAX_ENROLL_BYTES + 1)
-    if len(body) > MAX_ENROLL_BYTES:
-        raise Refused(413, "too_large")
-    token, csr, public = _parse(body)
+    token, csr, public = _parse(await read_bounded(request, MAX_ENROLL_BYTES))
     enrollment = await asyncio.to_thread(_enroll, region, token, csr, public)
     log.info("workstation %s enrolled (key %s)", enrollment.workstation, enrollment.key_id)
     return web.Response(body=_json.encode(enrollment), content_type="application/json")
