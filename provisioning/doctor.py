@@ -10,8 +10,10 @@ Every problem names the command that fixes it; exit 1 when there is any.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -22,7 +24,7 @@ from edge.errors import EdgeError
 from provisioning import doctor_checks as checks
 from provisioning.install import SYSTEMD_RUNNING, WANTS_LINK
 from provisioning.selftest import CheckResult
-from provisioning.system import UNIT_NAME
+from provisioning.system import SERVICE_GROUP, UNIT_NAME
 from provisioning.udev import RULES_PATH
 from provisioning.units import UNIT_PATH
 
@@ -33,24 +35,44 @@ UNIT_TIMEOUT_S = 30
 def check_config(
     path: str, where: checks.Where, registry: Registry
 ) -> tuple[Config | None, CheckResult]:
+    staged = where(path)
     try:
-        config = load(where(path))
+        config = load(staged)
         resolve_drivers(config, registry, path)
     except EdgeError as exc:
-        fix = f"midas-edge config check {where(path)}  # or: {where.provision}"
+        fix = f"midas-edge config check {staged}  # or: {where.provision}"
+        if checks.present(staged) and not os.access(staged, os.R_OK):
+            fix = (
+                f"chown root:{SERVICE_GROUP} {staged} && chmod 640 {staged} "
+                f"(the doctor reads it as a member of {SERVICE_GROUP}); or: {checks.AS_ROOT}"
+            )
         return None, CheckResult("config valid", False, str(exc), fix)
     return config, CheckResult("config valid", True, path)
 
 
 def _systemctl(tool: str, *args: str) -> str:
-    result = subprocess.run(  # noqa: S603  # systemctl by its full path, no shell
-        [tool, *args, UNIT_NAME],
-        capture_output=True,
-        text=True,
-        timeout=UNIT_TIMEOUT_S,
-        check=False,
-    )
+    try:
+        result = subprocess.run(  # noqa: S603  # systemctl by its full path, no shell
+            [tool, *args, UNIT_NAME],
+            capture_output=True,
+            text=True,
+            timeout=UNIT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
     return result.stdout.strip() or "unknown"
+
+
+def enabled_fix(state: str) -> str:
+    """The command that enables the unit from `systemctl is-enabled`'s answer."""
+    if state == "enabled":
+        return ""
+    if state.startswith("masked"):
+        return f"systemctl unmask {UNIT_NAME} && systemctl enable --now {UNIT_NAME}"
+    if state == "not-found":
+        return "midas-edge provision  # installs the unit"
+    return f"systemctl enable --now {UNIT_NAME}"
 
 
 def unit_state(where: checks.Where) -> list[CheckResult]:
@@ -72,12 +94,7 @@ def unit_state(where: checks.Where) -> list[CheckResult]:
         return [CheckResult("unit state", None, "systemd is not running here")]
     enabled, active = _systemctl(tool, "is-enabled"), _systemctl(tool, "is-active")
     return [
-        CheckResult(
-            "unit enabled",
-            enabled == "enabled",
-            enabled,
-            "" if enabled == "enabled" else f"systemctl enable --now {UNIT_NAME}",
-        ),
+        CheckResult("unit enabled", enabled == "enabled", enabled, enabled_fix(enabled)),
         CheckResult(
             "unit active",
             active == "active",
@@ -98,24 +115,46 @@ async def diagnose(
     now: float | None = None,
 ) -> list[CheckResult]:
     """Every check, in order; nothing is changed."""
-    where = checks.Where(root)
+    where = checks.Where(root, config_path)
     moment = checks.now_s() if now is None else now
     config, result = check_config(config_path, where, registry)
     out = [result]
     if config is not None:
-        out += checks.permissions(config, config_path, where)
-        out += checks.devices_present(config, where)
-        out += checks.devices_ready(config, where)
-    out.append(checks.clock(moment))
+        c = config
+        out += guarded("permissions", lambda: checks.permissions(c, config_path, where))
+        out += guarded("devices present", lambda: checks.devices_present(c, where))
+        out += guarded("devices ready", lambda: checks.devices_ready(c, where))
+    out += guarded("clock", lambda: [checks.clock(moment)])
     if config is not None:
-        out += checks.disk(config, where)
+        c = config
+        out += guarded("disk", lambda: checks.disk(c, where))
         for sink in config.sinks:
             if sink.kind == "http":
-                out += await checks.http_sink(sink, where, moment)
-        out += checks.sinks(config, where, moment)
-        out += checks.backlog(config, where, moment, max_backlog_s)
-    out += unit_state(where)
+                try:
+                    out += await checks.http_sink(sink, where, moment)
+                except Exception as exc:  # reported as a failed check, see guarded()
+                    out.append(_crashed(f"sink {sink.name} reachable", exc))
+        out += guarded("sinks", lambda: checks.sinks(c, where, moment))
+        out += guarded("backlog", lambda: checks.backlog(c, where, moment, max_backlog_s))
+    out += guarded("unit", lambda: unit_state(where))
     return out
+
+
+def _crashed(name: str, exc: Exception) -> CheckResult:
+    what = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return CheckResult(name, False, f"could not be checked ({what})", checks.AS_ROOT)
+
+
+def guarded(name: str, check: Callable[[], list[CheckResult]]) -> list[CheckResult]:
+    """The check's results; a check that fails to run is one failed result, never a traceback.
+
+    The doctor runs on a workstation in trouble: an unexpected error (a file that vanishes, a
+    directory it may not read) is what it is there to report, and the other checks still run.
+    """
+    try:
+        return check()
+    except Exception as exc:  # turned into a failed check with a fix
+        return [_crashed(name, exc)]
 
 
 def render(results: list[CheckResult], out: TextIO, *, as_json: bool) -> int:

@@ -6,6 +6,7 @@ directory), so a staged image is checked exactly as a workstation.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import os
@@ -30,7 +31,7 @@ from edge.devices_cli import live_devices
 from edge.store.store import DB_NAME
 from provisioning.changes import Accounts
 from provisioning.selftest import CheckResult
-from provisioning.system import SERVICE_GROUP, SERVICE_USER
+from provisioning.system import CONFIG_PATH, SERVICE_GROUP, SERVICE_USER
 
 RENEW_DAYS = 30
 MAX_CLOCK_SKEW_S = 120.0
@@ -46,6 +47,7 @@ class Where:
     """Paths of the checked system: the root itself, or a staging directory."""
 
     root: Path | None
+    config: str = str(CONFIG_PATH)  # the checked config, as the checked system names it
 
     def __call__(self, target: str | PurePosixPath) -> Path:
         text = str(target)
@@ -56,6 +58,24 @@ class Where:
     @property
     def provision(self) -> str:
         return "midas-edge provision" + (f" --root {self.root}" if self.root else "")
+
+    def command(self, text: str) -> str:
+        """A midas-edge command run in the checked system (chroot into a staged one)."""
+        return f"chroot {self.root} {text}" if self.root else text
+
+
+AS_ROOT = "run the doctor as root: sudo midas-edge doctor"
+
+
+def present(path: Path) -> bool:
+    """Whether `path` exists; True when it cannot be told (the check that follows says why)."""
+    try:
+        path.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def check_mode(
@@ -68,6 +88,8 @@ def check_mode(
         st = path.stat()
     except FileNotFoundError:
         return CheckResult(name, False, "missing", where.provision)
+    except OSError as exc:  # a directory above it the doctor's user may not enter
+        return CheckResult(name, False, f"cannot be checked ({exc.strerror})", AS_ROOT)
     ids = accounts.ids(owner)
     problems = []
     if stat.S_IMODE(st.st_mode) != mode:
@@ -93,7 +115,7 @@ def permissions(config: Config, config_path: str, where: Where) -> list[CheckRes
         (str(data), 0o700, SERVICE),
         (str(data / KEY_FILE), 0o600, SERVICE),
     ]
-    if where(data / TOKEN_FILE).exists():
+    if present(where(data / TOKEN_FILE)):
         wanted.append((str(data / TOKEN_FILE), 0o600, SERVICE))
     for sink in config.sinks:
         if sink.key is not None:
@@ -152,13 +174,20 @@ def clock(now: float) -> CheckResult:
 
 
 def _store_bytes(data_dir: Path) -> int:
+    """Bytes of the database and blobs; a file retention removes meanwhile counts nothing."""
     total = 0
     for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
-        with_path = data_dir / name
-        if with_path.exists():
-            total += with_path.stat().st_size
-    for folder, _, files in os.walk(data_dir / "blobs"):
-        total += sum(os.path.getsize(os.path.join(folder, f)) for f in files)
+        with contextlib.suppress(FileNotFoundError):
+            total += (data_dir / name).stat().st_size
+
+    def unreadable(exc: OSError) -> None:
+        if not isinstance(exc, FileNotFoundError):
+            raise exc
+
+    for folder, _, files in os.walk(data_dir / "blobs", onerror=unreadable):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):
+                total += os.stat(os.path.join(folder, name)).st_size
     return total
 
 
@@ -180,25 +209,39 @@ def disk(config: Config, where: Where) -> list[CheckResult]:
             "" if ok else f"free space on the file system of {data_dir} (du -sh {data_dir}/*)",
         )
     ]
-    used, quota = _store_bytes(data_dir), config.storage.quota_bytes
+    quota = config.storage.quota_bytes
+    try:
+        used = _store_bytes(data_dir)
+    except OSError as exc:
+        out.append(CheckResult("store quota", False, f"unreadable ({exc.strerror})", AS_ROOT))
+        return out
     ok = used <= quota * USAGE_LIMIT
-    fix = "" if ok else "midas-edge outbox status  # a backlog that does not drain fills the quota"
+    fix = "" if ok else outbox_command(where, "status") + "  # a backlog fills the quota"
     out.append(CheckResult("store quota", ok, f"{used // 2**20} of {quota // 2**20} MiB", fix))
     return out
 
 
+def outbox_command(where: Where, action: str, sink: str | None = None) -> str:
+    """The `midas-edge outbox` command for the checked config (its --config always named)."""
+    picked = f" --sink {sink}" if sink else ""
+    return where.command(f"midas-edge outbox --config {where.config}{picked} {action}")
+
+
 def backlog(config: Config, where: Where, now: float, max_age_s: float) -> list[CheckResult]:
     data_dir = where(config.workstation.data_dir)
-    if not (data_dir / DB_NAME).exists():
+    if not present(data_dir / DB_NAME):
         return [CheckResult("backlog", None, "no record store yet")]
     try:
         conn = outbox.connect(data_dir)
     except outbox.OutboxError as exc:
         return [CheckResult("backlog", False, str(exc), "systemctl restart midas-edge")]
+    except OSError as exc:
+        return [CheckResult("backlog", False, f"unreadable ({exc.strerror})", AS_ROOT)]
     try:
         rows = outbox.status(conn, now)
     except sqlite3.Error as exc:
-        return [CheckResult("backlog", False, f"unreadable ({exc})", "midas-edge outbox status")]
+        fix = outbox_command(where, "status")
+        return [CheckResult("backlog", False, f"unreadable ({exc})", fix)]
     finally:
         conn.close()
     out = []
@@ -210,7 +253,7 @@ def backlog(config: Config, where: Where, now: float, max_age_s: float) -> list[
         if dead:
             problems.append(f"{dead} dead letters")
         detail = "; ".join(problems) or f"{row.get('backlog', 0)} waiting"
-        fix = f"midas-edge outbox --sink {row['sink']} " + ("dead" if dead else "status")
+        fix = outbox_command(where, "dead" if dead else "status", str(row["sink"]))
         out.append(
             CheckResult(f"backlog {row['sink']}", not problems, detail, fix if problems else "")
         )
@@ -271,13 +314,29 @@ async def http_sink(sink: SinkConfig, where: Where, now: float) -> list[CheckRes
         return [CheckResult(name, False, f"{hostport} unreachable ({type(exc).__name__})", fix)]
     ok = status == 200
     out = [CheckResult(name, ok, f"{hostport} answers {status}", "" if ok else where.provision)]
-    when = email.utils.parsedate_to_datetime(date).timestamp() if date else None
-    if when is not None:
-        skew = now - when
-        good = abs(skew) <= MAX_CLOCK_SKEW_S
-        fix = "" if good else "timedatectl set-ntp true; systemctl restart systemd-timesyncd"
-        out.append(CheckResult(f"clock vs {sink.name}", good, f"{skew:+.0f} s", fix))
+    when = server_time(date)
+    if when is None:
+        why = "no Date header" if date is None else "its Date header is not a date"
+        out.append(CheckResult(f"clock vs {sink.name}", None, f"not compared: {why}"))
+        return out
+    skew = now - when
+    good = abs(skew) <= MAX_CLOCK_SKEW_S
+    fix = "" if good else "timedatectl set-ntp true; systemctl restart systemd-timesyncd"
+    out.append(CheckResult(f"clock vs {sink.name}", good, f"{skew:+.0f} s", fix))
     return out
+
+
+def server_time(date: str | None) -> float | None:
+    """The time an HTTP Date header gives (UTC when it names no zone), None if it gives none."""
+    if not date:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        return when.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def nas_sink(sink: SinkConfig, where: Where) -> CheckResult:
@@ -285,7 +344,7 @@ def nas_sink(sink: SinkConfig, where: Where) -> CheckResult:
     name = f"sink {sink.name} mounted"
     if not os.path.ismount(root):
         return CheckResult(name, False, f"{sink.target} is not a mount point", f"mount {root}")
-    if not (root / sink.sentinel).exists():
+    if not present(root / sink.sentinel):
         fix = f"touch {root / sink.sentinel}  # by the share's administrator, at its root"
         return CheckResult(name, False, f"no {sink.sentinel} at the share's root", fix)
     return CheckResult(name, True, f"{sink.target} mounted")
