@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from enum import StrEnum
 
 import msgspec
 
@@ -20,6 +21,14 @@ class Alarm(msgspec.Struct, frozen=True):
     message: str
     raised_at: str
     active: bool = True
+    # Stays active until an officer acknowledges it (`acknowledge()`), never clears by itself.
+    ack_required: bool = False
+
+
+class Acknowledged(StrEnum):
+    DONE = "acknowledged"
+    NOT_ACTIVE = "not_active"
+    CLEARS_BY_ITSELF = "clears_by_itself"  # a condition, not an event: it clears when fixed
 
 
 class Alarms:
@@ -32,11 +41,13 @@ class Alarms:
     def add_listener(self, on_change: Callable[[Alarm], None]) -> None:
         self._listeners.append(on_change)
 
-    def raise_(self, code: str, message: str) -> None:
-        """Raise `code`; while it stays active, raising it again is silent."""
+    def raise_(self, code: str, message: str, *, ack_required: bool = False) -> None:
+        """Raise `code`; while it stays active, raising it again is silent. With
+        `ack_required` it stays until `acknowledge()`."""
         if code in self._active:
             return
-        alarm = Alarm(code, message, utc_timestamp(time.time_ns() // 1_000_000))
+        raised_at = utc_timestamp(time.time_ns() // 1_000_000)
+        alarm = Alarm(code, message, raised_at, ack_required=ack_required)
         self._active[code] = alarm
         log.error("alarm raised", extra={"alarm": code, "detail": message})
         for listener in self._listeners:
@@ -50,6 +61,17 @@ class Alarms:
         cleared = msgspec.structs.replace(alarm, active=False)
         for listener in self._listeners:
             listener(cleared)
+
+    def acknowledge(self, code: str) -> Acknowledged:
+        """An officer's acknowledgement: clears `code` if it is active and waits for one."""
+        alarm = self._active.get(code)
+        if alarm is None:
+            return Acknowledged.NOT_ACTIVE
+        if not alarm.ack_required:
+            return Acknowledged.CLEARS_BY_ITSELF
+        log.info("alarm acknowledged", extra={"alarm": code})
+        self.clear(code)
+        return Acknowledged.DONE
 
     def is_active(self, code: str) -> bool:
         return code in self._active

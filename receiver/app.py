@@ -175,9 +175,14 @@ def _etag_matches(header: str, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+def _not_newer(since: str, version: int) -> bool:
+    """Whether `version` is no newer than the `since` a workstation sent (its list in force)."""
+    return since.isdigit() and len(since) <= 18 and version <= int(since)
+
+
 async def get_latest_alert_list(request: web.Request) -> web.Response:
     """The newest published alert list, byte for byte as headquarters signed it (ETag: its
-    SHA-256); 304 when the workstation already holds it."""
+    SHA-256); 304 when the workstation already holds it, or one as new (`since`: its version)."""
     storage = request.app[STORAGE_KEY]
     latest = await storage.latest_alert_list()
     if latest is None:
@@ -188,7 +193,9 @@ async def get_latest_alert_list(request: web.Request) -> web.Response:
         "Cache-Control": "no-cache",
         "X-Alert-List-Version": str(latest.version),
     }
-    if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+    if _etag_matches(request.headers.get("If-None-Match", ""), etag) or _not_newer(
+        request.query.get("since", ""), latest.version
+    ):
         return web.Response(status=304, headers=headers)
     body = await storage.alert_list_body(latest.version)
     if body is None:  # pruned by a newer publication in between: the client asks again

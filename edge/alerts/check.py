@@ -3,6 +3,10 @@
 The record gets `payload.alert` (`Outcome`) and `checks.alert_list`: failed on a hit, passed
 when no entry matched, undetermined without a list in force, not_applicable when the record
 holds no identifier to check. A stale list still checks, and each record says so.
+
+A read whose check digits failed is still checked (a hit on a misread or altered document is
+still worth the officer's attention) but the outcome says `unverified`: its identifiers may be
+misread, so "no hit" is no assurance and `checks.alert_list` is undetermined, not passed.
 """
 
 from __future__ import annotations
@@ -28,6 +32,17 @@ STALE_WARNING = Issue("alert_list_stale", "checked against a stale alert list (p
 MISSING_WARNING = Issue("alert_list_missing", "no alert list in force: not checked against one")
 # Records that can name a traveller. Portraits and plain barcodes carry no identifier.
 _CHECKED_KINDS = frozenset({Kind.DOCUMENT, Kind.CHIP, Kind.BARCODE})
+# The machine zone's check digits (`edge.documents.mrz`): one failing makes the read unverified.
+DIGIT_CHECKS = frozenset(
+    {
+        "document_number",
+        "birth_date",
+        "expiry_date",
+        "personal_number",
+        "optional_data",
+        "composite",
+    }
+)
 
 
 class Reference(msgspec.Struct, frozen=True):
@@ -47,6 +62,8 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     list_issued_at: str | None = None
     list_expires_at: str | None = None
     stale: bool = False
+    # The identifiers come from a read whose check digits failed: they may be misread.
+    unverified: bool = False
 
 
 def evaluate(fields: Mapping[str, Any], in_force: InForce | None, now: float) -> Outcome:
@@ -90,12 +107,27 @@ def _with_list(outcome: Outcome, in_force: InForce | None, now: float) -> Outcom
     )
 
 
+def unverified(record: Record) -> bool:
+    """Whether a check digit of the read failed (its identifiers may be misread)."""
+    return any(record.checks.get(name) == Check.FAILED for name in DIGIT_CHECKS)
+
+
+def outcome_for(
+    record: Record, fields: Mapping[str, Any], in_force: InForce | None, now: float
+) -> Outcome:
+    """`evaluate` for a record, marked `unverified` when its check digits failed."""
+    outcome = evaluate(fields, in_force, now)
+    if outcome.verdict != NOT_CHECKED and unverified(record):
+        return msgspec.structs.replace(outcome, unverified=True)
+    return outcome
+
+
 def check_of(outcome: Outcome) -> Check:
     """The `alert_list` check of an outcome."""
     if outcome.verdict == HIT:
         return Check.FAILED
     if outcome.verdict == NO_HIT:
-        return Check.PASSED
+        return Check.UNDETERMINED if outcome.unverified else Check.PASSED
     return (
         Check.UNDETERMINED
         if outcome.reason in ("no_list", "check_failed")
@@ -138,7 +170,7 @@ class AlertChecker:
         if fields is None:
             return record
         try:
-            outcome = evaluate(fields, self._keeper.current, self._clock())
+            outcome = outcome_for(record, fields, self._keeper.current, self._clock())
         except Exception:
             # A check that fails must not lose the capture: it is stored, marked undetermined.
             log.exception("alert check failed", extra={"record_id": record.id})

@@ -1,14 +1,16 @@
 """The list in force: the last good list, kept in the data dir; bad or older lists are refused.
 
 A list offered from the regional server, a technician's drop or the data dir at start is
-verified against the region key in a worker thread (a million entries take a moment), compared
-with the one in force (an older version, or the same version with other content, is refused),
-written atomically as `<data_dir>/alert-list.bin` (0600) and only then put in force.
+compared by its header with the one in force (an older version, or the same version with other
+content, is refused before anything else), verified against the region key in a worker thread
+(a million entries take a moment), written atomically as `<data_dir>/alert-list.bin` (0600)
+and only then put in force.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import time
@@ -82,7 +84,25 @@ class Offered(StrEnum):
     REFUSED = "refused"
 
 
-def _load(data: bytes, public_key: Ed25519PublicKey) -> tuple[ListFile, AlertIndex]:
+def _load(
+    data: bytes, public_key: Ed25519PublicKey, current: tuple[int, str] | None
+) -> tuple[ListFile, AlertIndex] | None:
+    """The verified list and its index, or None for the list in force again (`current`: its
+    version and SHA-256). The version is compared from the header first, so an older list
+    costs no signature check and no index."""
+    if current is not None:
+        version, sha256 = current
+        offered = peek(data).version
+        if offered < version:
+            raise ListRefused(
+                "older_version", f"version {offered} is older than {version} in force"
+            )
+        if offered == version:
+            if hashlib.sha256(data).hexdigest() == sha256:
+                return None
+            raise ListRefused(
+                "version_conflict", f"version {offered} is in force with other content"
+            )
     listed = verify(data, public_key)
     try:
         return listed, AlertIndex(listed)
@@ -125,10 +145,11 @@ class ListKeeper:
         async with self._lock:
             current = self.current
             try:
-                listed, index = await asyncio.to_thread(_load, data, self._public_key)
-                if current is not None and listed.sha256 == current.listed.sha256:
+                held = (current.version, current.listed.sha256) if current is not None else None
+                loaded = await asyncio.to_thread(_load, data, self._public_key, held)
+                if loaded is None:
                     return Offered.SAME
-                self._compare(listed, current)
+                listed, index = loaded
                 if persist:
                     await asyncio.to_thread(_write_atomically, self.path, data)
             except ListRefused as exc:
@@ -140,7 +161,12 @@ class ListKeeper:
                 why = ListRefused("not_stored", f"the data dir cannot keep it ({exc.strerror})")
                 self._refuse(source, why, data)
                 return Offered.REFUSED
-            self.current = InForce(listed, index, Keyer(listed.hmac_key), source, time.time())
+            new = InForce(listed, index, Keyer(listed.hmac_key), source, time.time())
+            # Listeners run in the same step as the swap (no await between): a listener that
+            # notes the store's position knows exactly which records were committed before.
+            self.current = new
+            for listener in self._changed:
+                listener(new, current)
         log.info(
             "alert list in force",
             extra={
@@ -150,22 +176,7 @@ class ListKeeper:
                 "previous": current.version if current else None,
             },
         )
-        for listener in self._changed:
-            listener(self.current, current)
         return Offered.ACCEPTED
-
-    def _compare(self, listed: ListFile, current: InForce | None) -> None:
-        if current is None:
-            return
-        version = listed.header.version
-        if version < current.version:
-            raise ListRefused(
-                "older_version", f"version {version} is older than {current.version} in force"
-            )
-        if version == current.version:
-            raise ListRefused(
-                "version_conflict", f"version {version} is in force with other content"
-            )
 
     def _refuse(self, source: str, exc: ListRefused, data: bytes) -> None:
         try:

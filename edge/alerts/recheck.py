@@ -6,6 +6,11 @@ the record (or an earlier amendment of it) did not already report is committed a
 of kind `amendment` that references the original: it is sealed, chained and forwarded like
 any other, so headquarters learns of it. Records are immutable; the original stays as it was.
 
+A record checked just before a newer list was put in force may be committed after it: the scan
+covers the records committed before that moment (`through_seq`), and the records committed
+after it that still carry an older list are re-checked one by one (`recheck_records`), so no
+record falls between the two.
+
 Which list the re-checks reached is kept in `<data_dir>/alert-recheck` so that a re-check cut
 short by a stop runs again at the next start; amendments already made are not repeated.
 """
@@ -23,7 +28,7 @@ from typing import Any
 import msgspec
 
 from edge import records
-from edge.alerts.check import HIT, Outcome, annotate, evaluate, fields_of
+from edge.alerts.check import HIT, Outcome, annotate, fields_of, outcome_for
 from edge.alerts.keeper import InForce
 from edge.errors import StoreError
 from edge.records import DeviceRef, Kind, Record, Verdict, new_id, utc_timestamp
@@ -37,8 +42,8 @@ AMENDMENT_FORMAT = "alert_amendment"
 AMENDER = DeviceRef("alert-lists", "recheck")
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _SCAN = (
-    "SELECT seq, body FROM records WHERE seq > ? AND purged_at IS NULL AND captured_at >= ?"
-    " ORDER BY seq LIMIT ?"
+    "SELECT seq, body FROM records WHERE seq > ? AND seq <= ? AND purged_at IS NULL"
+    " AND captured_at >= ? ORDER BY seq LIMIT ?"
 )
 
 
@@ -58,6 +63,16 @@ def _refs(alert: Any) -> frozenset[tuple[str, str]]:
         for r in alert.get("references", [])
         if isinstance(r, dict)
     )
+
+
+def needs_recheck(record: Record, version: int) -> bool:
+    """Whether `record` names a traveller and was checked under an older list than `version`
+    (or under none)."""
+    if record.kind is Kind.AMENDMENT or fields_of(record) is None:
+        return False
+    alert = record.payload.get("alert")
+    used = alert.get("list_version") if isinstance(alert, dict) else None
+    return not (isinstance(used, int) and used >= version)
 
 
 def amendment(original: Record, outcome: Outcome, workstation: str, now_ms: int) -> Record:
@@ -108,8 +123,9 @@ class Rechecker:
         self._workstation = workstation
         self._days = days
 
-    async def run(self, in_force: InForce) -> Report:
-        """Re-check and commit the amendments; returns once every amendment is durable."""
+    async def run(self, in_force: InForce, through_seq: int) -> Report:
+        """Re-check the records up to `through_seq` and commit the amendments; returns once
+        every amendment is durable."""
         now = time.time()
         since = utc_timestamp(int((now - self._days * 86400) * 1000))
         version = in_force.version
@@ -118,7 +134,7 @@ class Rechecker:
         scanned = 0
         after = 0
         while True:
-            rows = await self._store.query(_SCAN, (after, since, PAGE))
+            rows = await self._store.query(_SCAN, (after, through_seq, since, PAGE))
             for seq, body in rows:
                 after = int(seq)
                 scanned += 1
@@ -132,26 +148,45 @@ class Rechecker:
                     if isinstance(amends, dict) and isinstance(amends.get("id"), str):
                         reported[amends["id"]] = _refs(record.payload.get("alert"))
                     continue
-                alert = record.payload.get("alert")
-                used = alert.get("list_version") if isinstance(alert, dict) else None
-                if fields_of(record) is None or (isinstance(used, int) and used >= version):
+                if not needs_recheck(record, version):
                     continue
-                reported.setdefault(record.id, _refs(alert))
+                reported.setdefault(record.id, _refs(record.payload.get("alert")))
                 candidates.append(record)
             if len(rows) < PAGE:
                 break
             await asyncio.sleep(0)  # a long scan leaves room for captures
+        amendments = self._late_hits(candidates, reported, in_force, now)
+        await self._commit(amendments)
+        return Report(version, scanned, len(candidates), amendments)
+
+    async def recheck_records(self, committed: list[Record], in_force: InForce) -> list[Record]:
+        """Re-check records committed after `in_force` was put in force but checked under an
+        older list; commit and return the amendments."""
+        now = time.time()
+        candidates = [r for r in committed if needs_recheck(r, in_force.version)]
+        reported = {r.id: _refs(r.payload.get("alert")) for r in candidates}
+        amendments = self._late_hits(candidates, reported, in_force, now)
+        await self._commit(amendments)
+        return amendments
+
+    def _late_hits(
+        self,
+        candidates: list[Record],
+        reported: dict[str, frozenset[tuple[str, str]]],
+        in_force: InForce,
+        now: float,
+    ) -> list[Record]:
+        """The amendments for hits among `candidates` that `reported` does not hold yet."""
         amendments: list[Record] = []
         for record in candidates:
-            outcome = evaluate(fields_of(record) or {}, in_force, now)
+            outcome = outcome_for(record, fields_of(record) or {}, in_force, now)
             if outcome.verdict != HIT:
                 continue
             found = frozenset((r.category, r.ref) for r in outcome.references)
             if found <= reported.get(record.id, frozenset()):
                 continue  # already reported by the record or an earlier amendment
             amendments.append(amendment(record, outcome, self._workstation, int(now * 1000)))
-        await self._commit(amendments)
-        return Report(version, scanned, len(candidates), amendments)
+        return amendments
 
     async def _commit(self, amendments: list[Record]) -> None:
         futures = [await self._store.append(a) for a in amendments]

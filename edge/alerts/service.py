@@ -6,10 +6,12 @@ Events on the local API's stream (no personal data in any of them):
                         stale, source, previous (the version it replaced)
     alert_list_refused  source, reason (a stable code), message, version (when readable)
     alert_hit           record_id, seq, list_version, categories, references, stale,
-                        late (found by a re-check), amends (the original record's id, if late)
+                        unverified (read with failed check digits), late (found by a
+                        re-check), amends (the original record's id, if late)
 
 Alarms: `alert_list_stale` while the list in force is past its expiry; `alert_list_missing`
-while no list is in force and `[alerts] required = true`.
+while no list is in force and `[alerts] required = true`; `alert_late_hit:<amendment id>` for
+each late hit until an officer acknowledges it (`edge.alerts.late`).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from edge.alerts.check import HIT, AlertChecker
 from edge.alerts.config import AlertsConfig, checked_key
 from edge.alerts.fetch import DropWatcher, Fetcher, FetchError
 from edge.alerts.keeper import InForce, ListKeeper, Refusal
+from edge.alerts.late import LateHit, LateHits
 from edge.alerts.metrics import AlertMetrics
-from edge.alerts.recheck import Rechecker, read_mark, write_mark
+from edge.alerts.recheck import Rechecker, needs_recheck, read_mark, write_mark
 from edge.config import Config, SinkConfig
 from edge.errors import ConfigError, EdgeError
 from edge.events import Event, Hub
@@ -87,8 +90,16 @@ class AlertService:
         )
         self._rechecker = Rechecker(store, workstation, config.recheck_days)
         self._recheck_wanted = asyncio.Event()
+        self._rechecks_idle = asyncio.Event()
+        self._rechecks_idle.set()
         self._mark = 0
+        # The store's last sequence when the list in force was put in force: its re-check scan
+        # covers the records up to it, `_late_records` those committed after it that were
+        # checked under an older list.
+        self._through_seq = 0
+        self._late_records: list[Record] = []
         self.rechecking = False
+        self.late = LateHits(data_dir, alarms)
         self.last_fetch: dict[str, object] | None = None
         self.keeper.on_change(self._changed)
         self.keeper.on_refused(self._refused)
@@ -97,6 +108,7 @@ class AlertService:
     async def open(self) -> None:
         """Put the kept list (or a newer dropped one) in force before the first capture."""
         self._mark = await asyncio.to_thread(read_mark, self._data_dir)
+        await self.late.load()
         await self.keeper.load_stored()
         await self.drop.poll()
         self._update_alarms()
@@ -105,6 +117,7 @@ class AlertService:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._every(self.config.drop_interval, self._drop), name="alerts:drop")
             tg.create_task(self._recheck_loop(), name="alerts:recheck")
+            tg.create_task(self.late.run(), name="alerts:late-hits")
             if self.fetcher is not None:
                 tg.create_task(
                     self._every(self.config.fetch_interval, self._fetch), name="alerts:fetch"
@@ -132,38 +145,70 @@ class AlertService:
             return
         self.last_fetch = {"at": at, "ok": True, "outcome": outcome or "unchanged"}
 
+    def _want_recheck(self) -> None:
+        self._rechecks_idle.clear()
+        self._recheck_wanted.set()
+
+    async def rechecks_done(self) -> None:
+        """Returns once no re-check is waiting or running."""
+        await self._rechecks_idle.wait()
+
     async def _recheck_loop(self) -> None:
         while True:
+            if not self._recheck_wanted.is_set():
+                self._rechecks_idle.set()
             await self._recheck_wanted.wait()
             self._recheck_wanted.clear()
             in_force = self.keeper.current
-            if in_force is None or in_force.version <= self._mark:
+            if in_force is None:
                 continue
             self.rechecking = True
             try:
-                report = await self._rechecker.run(in_force)
+                if in_force.version > self._mark:
+                    await self._recheck_scan(in_force)
+                await self._recheck_late_records(in_force)
             except EdgeError:
                 # The store failed (loudly, in its own log lines); the next list or start retries.
                 log.exception("alert re-check failed", extra={"version": in_force.version})
-                continue
             finally:
                 self.rechecking = False
-            self.metrics.rechecked.inc(report.rechecked)
-            self._mark = report.version
-            try:
-                await asyncio.to_thread(write_mark, self._data_dir, report.version)
-            except OSError as exc:
-                # The amendments are stored; the next start re-checks and finds them made.
-                log.error("alert re-check mark not kept", extra={"detail": exc.strerror})
-            log.info(
-                "alert re-check done",
-                extra={
-                    "version": report.version,
-                    "scanned": report.scanned,
-                    "rechecked": report.rechecked,
-                    "amendments": len(report.amendments),
-                },
-            )
+
+    async def _recheck_scan(self, in_force: InForce) -> None:
+        report = await self._rechecker.run(in_force, self._through_seq)
+        self.metrics.rechecked.inc(report.rechecked)
+        self._mark = report.version
+        try:
+            await asyncio.to_thread(write_mark, self._data_dir, report.version)
+        except OSError as exc:
+            # The amendments are stored; the next start re-checks and finds them made.
+            log.error("alert re-check mark not kept", extra={"detail": exc.strerror})
+        log.info(
+            "alert re-check done",
+            extra={
+                "version": report.version,
+                "scanned": report.scanned,
+                "rechecked": report.rechecked,
+                "amendments": len(report.amendments),
+            },
+        )
+
+    async def _recheck_late_records(self, in_force: InForce) -> None:
+        """The records committed after `in_force` was put in force but checked before."""
+        # Those up to `_through_seq` belong to the scan of a list put in force since.
+        late = [r for r in self._late_records if r.seq > self._through_seq]
+        self._late_records = []
+        if not late:
+            return
+        amendments = await self._rechecker.recheck_records(late, in_force)
+        self.metrics.rechecked.inc(len(late))
+        log.info(
+            "alert re-check of records committed after the list changed",
+            extra={
+                "version": in_force.version,
+                "rechecked": len(late),
+                "amendments": len(amendments),
+            },
+        )
 
     def _changed(self, new: InForce, previous: InForce | None) -> None:
         header = new.listed.header
@@ -180,10 +225,13 @@ class AlertService:
             "source": new.source,
             "previous": previous.version if previous else None,
         }
+        # Called in the same step as the swap: every record committed so far was checked
+        # under an older list (or none), every later commit is seen by `_committed`.
+        self._through_seq = self._store.writer.last_seq
         self._hub.publish(Event("alert_list", _json.encode(data)))
         self._update_alarms()
         if self.config.recheck_days > 0 and new.version > self._mark:
-            self._recheck_wanted.set()
+            self._want_recheck()
 
     def _refused(self, refusal: Refusal) -> None:
         self.metrics.refused.labels(reason=refusal.code).inc()
@@ -215,7 +263,17 @@ class AlertService:
     def _committed(
         self, committed: Sequence[Record], bodies: Sequence[bytes], seconds: float
     ) -> None:
+        current = self.keeper.current
         for record in committed:
+            if (
+                current is not None
+                and self.config.recheck_days > 0
+                and record.seq > self._through_seq
+                and needs_recheck(record, current.version)
+            ):
+                # Checked before the list in force arrived, committed after its scan began.
+                self._late_records.append(record)
+                self._want_recheck()
             alert = record.payload.get("alert")
             if isinstance(alert, dict) and alert.get("verdict") == HIT:
                 # After this commit's `record` events, which other listeners publish now.
@@ -224,31 +282,45 @@ class AlertService:
     def _hit(self, record: Record, alert: dict[str, object]) -> None:
         late = record.kind is Kind.AMENDMENT
         amends = record.payload.get("amends") if late else None
+        amended = amends.get("id") if isinstance(amends, dict) else None
         categories = alert.get("categories")
-        categories = list(categories) if isinstance(categories, list) else []
+        categories = [str(c) for c in categories] if isinstance(categories, list) else []
+        version = alert.get("list_version")
+        version = version if isinstance(version, int) else None
         for category in categories:
-            self.metrics.hits.labels(category=str(category), late=str(late).lower()).inc()
+            self.metrics.hits.labels(category=category, late=str(late).lower()).inc()
         data = {
             "record_id": record.id,
             "seq": record.seq,
-            "list_version": alert.get("list_version"),
+            "list_version": version,
             "categories": categories,
             "references": alert.get("references", []),
             "stale": alert.get("stale", False),
+            "unverified": alert.get("unverified", False),
             "late": late,
-            "amends": amends.get("id") if isinstance(amends, dict) else None,
+            "amends": amended,
         }
         log.warning(
             "alert list hit",
             extra={
                 "record_id": record.id,
                 "seq": record.seq,
-                "version": data["list_version"],
+                "version": version,
                 "late": late,
-                "categories": ",".join(str(c) for c in categories),
+                "categories": ",".join(categories),
             },
         )
         self._hub.publish(Event("alert_hit", _json.encode(data)))
+        if late:
+            # The traveller has left: an alarm that stays until an officer acknowledges it.
+            hit = LateHit(
+                amendment=record.id,
+                seq=record.seq,
+                amends=amended if isinstance(amended, str) else None,
+                list_version=version,
+                categories=categories,
+            )
+            self.late.add(hit)
 
     def status(self) -> dict[str, object]:
         """`GET /v1/alerts/status`: the list in force (or nulls), refusals, fetches, re-checks."""

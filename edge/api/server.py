@@ -9,7 +9,7 @@ import msgspec
 from aiohttp import web
 
 from edge import __version__
-from edge.api import blobs, console, portrait, sse
+from edge.api import alarms, blobs, console, portrait, sse
 from edge.api.console_auth import bearer_matches, check_session
 from edge.api.context import CONTEXT, ApiContext
 from edge.config import split_listen
@@ -159,6 +159,7 @@ def build_app(ctx: ApiContext) -> web.Application:
     app.router.add_get("/v1/alerts/status", alerts_status)
     portrait.add_routes(app)
     blobs.add_routes(app)
+    alarms.add_routes(app)
     console.add_routes(app)
     app.router.add_get("/metrics", metrics)
     return app

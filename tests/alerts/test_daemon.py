@@ -84,6 +84,7 @@ async def test_committed_records_carry_the_verdict(data_dir: Path) -> None:
             "list_issued_at": stolen["payload"]["alert"]["list_issued_at"],
             "list_expires_at": stolen["payload"]["alert"]["list_expires_at"],
             "stale": False,
+            "unverified": False,
         }
         assert stolen["checks"]["alert_list"] == "failed"
         assert stolen["verdict"] == "valid"  # the document itself is genuine-looking
@@ -133,6 +134,7 @@ async def test_a_hit_is_an_event_right_after_its_record(data_dir: Path) -> None:
             "categories": ["lost_stolen"],
             "references": [{"category": "lost_stolen", "ref": "HQ-LS-0001"}],
             "stale": False,
+            "unverified": False,
             "late": False,
             "amends": None,
         }
