@@ -166,7 +166,8 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Console pages get the strict set; API answers are never cached and never sniffed."""
+    """Console pages get the strict set; API answers (records, images, the event stream) are
+    never cached, never sniffed and never readable by a page of another origin."""
     if is_public(request.path):
         for name, value in _PAGE_HEADERS.items():
             response.headers[name] = value
@@ -174,6 +175,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
 
 
 def add_routes(app: web.Application) -> None:

@@ -4,9 +4,10 @@ The API token never reaches the browser. `midas-edge console` asks the daemon (w
 token) for a login code: random, valid for `CODE_TTL_S`, usable once. The browser opens
 `/console/login?code=...`; the daemon exchanges the code for a session cookie (HttpOnly,
 SameSite=Strict) that the auth middleware accepts for reads and the event stream, and for
-writes only from the console's own origin. Codes and sessions live in memory: a daemon restart
-signs every console out. Only SHA-256 digests of codes and session ids are kept, so a lookup
-never compares a secret byte by byte.
+writes only from the console's own origin. An event stream opened with a session ends when the
+session does (sign-out at once, expiry within `SESSION_CHECK_S` of `edge.api.sse`). Codes and
+sessions live in memory: a daemon restart signs every console out. Only SHA-256 digests of
+codes and session ids are kept, so a lookup never compares a secret byte by byte.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -58,6 +60,7 @@ class ConsoleAuth:
         self._clock = clock
         self._codes: dict[str, float] = {}  # digest -> expiry
         self._sessions: dict[str, float] = {}  # digest -> expiry
+        self._watchers: dict[str, list[Callable[[], None]]] = {}  # digest -> on_end callbacks
 
     def _expire(self) -> None:
         now = self._clock()
@@ -90,7 +93,26 @@ class ConsoleAuth:
         return _digest(session) in self._sessions
 
     def end(self, session: str) -> None:
-        self._sessions.pop(_digest(session), None)
+        """Forget `session` and tell whoever watches it (its open event streams)."""
+        key = _digest(session)
+        self._sessions.pop(key, None)
+        for on_end in self._watchers.pop(key, []):
+            on_end()
+
+    @contextmanager
+    def watch(self, session: str, on_end: Callable[[], None]) -> Iterator[None]:
+        """Call `on_end()` if `session` is ended while the block runs (an expiry is found by
+        asking `valid()`)."""
+        key = _digest(session)
+        self._watchers.setdefault(key, []).append(on_end)
+        try:
+            yield
+        finally:
+            watchers = self._watchers.get(key, [])
+            if on_end in watchers:
+                watchers.remove(on_end)
+            if not watchers:
+                self._watchers.pop(key, None)
 
     def active_sessions(self) -> int:
         self._expire()

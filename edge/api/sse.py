@@ -3,19 +3,28 @@
 A client that sends `Last-Event-ID` (the last record sequence it saw) gets every record after
 it replayed from the store first; a client too slow for the live stream is caught up the
 same way, so no committed record is ever missing from a stream.
+
+A stream opened with the officer console's session cookie ends with a `session_ended` event
+(`reason`: `signed_out` or `expired`) when that session does: at once on sign-out, within
+`SESSION_CHECK_S` on expiry. A stream opened with the bearer token is not tied to a session.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 
 import msgspec
 from aiohttp import web
 
+from edge.api.console_auth import COOKIE, bearer_matches
 from edge.api.context import CONTEXT, ApiContext
-from edge.events import Event
+from edge.events import Event, Subscription
 
 KEEPALIVE_S = 15.0
+# How often a console stream checks that its session is still valid (expiry, eviction).
+SESSION_CHECK_S = 5.0
 REPLAY_PAGE = 500
 _json = msgspec.json.Encoder()
 
@@ -42,10 +51,47 @@ async def _replay(resp: web.StreamResponse, ctx: ApiContext, after: int) -> int:
             return after
 
 
+class _Session:
+    """The console session a stream was opened with (None: the bearer token)."""
+
+    def __init__(self, ctx: ApiContext, cookie: str | None) -> None:
+        self._ctx = ctx
+        self.cookie = cookie
+        self.signed_out = False
+        self._next_check = time.monotonic() + SESSION_CHECK_S
+
+    def watch(self, sub: Subscription) -> contextlib.AbstractContextManager[None]:
+        if self.cookie is None:
+            return contextlib.nullcontext()
+
+        def ended() -> None:
+            self.signed_out = True
+            sub.close()
+
+        return self._ctx.console.watch(self.cookie, ended)
+
+    def ended(self, *, force: bool = False) -> str | None:
+        """Why the stream must end (`signed_out`, `expired`), or None; asks the sign-in state
+        at most every SESSION_CHECK_S unless `force`."""
+        if self.cookie is None:
+            return None
+        if self.signed_out:
+            return "signed_out"
+        now = time.monotonic()
+        if not force and now < self._next_check:
+            return None
+        self._next_check = now + SESSION_CHECK_S
+        return None if self._ctx.console.valid(self.cookie) else "expired"
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
     header = request.headers.get("Last-Event-ID", "").strip()
     resume = int(header) if header.isdigit() else None
+    session = _Session(
+        ctx, None if bearer_matches(request, ctx.token) else request.cookies.get(COOKIE)
+    )
+    wait_s = KEEPALIVE_S if session.cookie is None else min(KEEPALIVE_S, SESSION_CHECK_S)
     resp = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -55,7 +101,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     )
     await resp.prepare(request)
     try:
-        with ctx.hub.subscribe() as sub:
+        with ctx.hub.subscribe() as sub, session.watch(sub):
             # Subscribe first, then read the position: nothing can commit in between.
             last_sent = ctx.store.writer.last_seq if resume is None else resume
             hello = {"workstation": ctx.workstation, "last_seq": ctx.store.writer.last_seq}
@@ -63,20 +109,27 @@ async def events(request: web.Request) -> web.StreamResponse:
             await _snapshot(resp, ctx)
             if resume is not None:
                 last_sent = await _replay(resp, ctx, resume)
-            while True:
+            quiet_since = time.monotonic()
+            while session.ended() is None:
                 try:
-                    event = await asyncio.wait_for(sub.get(), KEEPALIVE_S)
+                    event = await asyncio.wait_for(sub.get(), wait_s)
                 except TimeoutError:
-                    await resp.write(b": keepalive\n\n")
+                    if time.monotonic() - quiet_since >= KEEPALIVE_S:
+                        await resp.write(b": keepalive\n\n")
+                        quiet_since = time.monotonic()
                     continue
                 if event is None:
                     break
+                quiet_since = time.monotonic()
                 if sub.lagged:
                     sub.lagged = False
                     last_sent = await _replay(resp, ctx, last_sent)
                     await _snapshot(resp, ctx)
                     continue
                 last_sent = await _send(resp, event, last_sent)
+            reason = session.ended(force=True)
+            if reason is not None:
+                await resp.write(_frame("session_ended", _json.encode({"reason": reason})))
     except (ConnectionResetError, ConnectionError):
         pass  # the client went away
     return resp
