@@ -97,10 +97,16 @@ def command(args: argparse.Namespace) -> int:
         region = Region.load(Path(args.region)) if args.region else None
         if region is not None and (args.tls_cert or args.client_ca):
             raise SetupError("--region brings its own TLS files: no --tls-cert or --client-ca")
-        if args.trust:
-            trust_dir = Path(args.trust)
-        elif region is not None:
+        if region is not None:
+            # Enrollment registers keys in the region's trust dir: batches are checked there.
+            if args.trust and Path(args.trust).resolve() != region.trust_dir.resolve():
+                raise SetupError(
+                    f"--region keeps its trust dir ({region.trust_dir}), where enrollment "
+                    "registers the workstations' keys: no other --trust with it"
+                )
             trust_dir = region.trust_dir
+        elif args.trust:
+            trust_dir = Path(args.trust)
         else:
             raise SetupError("--trust is required (or --region, which keeps its own)")
         if not trust_dir.is_dir():

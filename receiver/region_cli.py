@@ -4,6 +4,7 @@ enrollment and of who reads the records, and the TLS settings of a receiver serv
 from __future__ import annotations
 
 import argparse
+import math
 import ssl
 import sys
 import time
@@ -18,6 +19,8 @@ from receiver.region import CA_CERT, Region, init_region, pem_key, write_private
 from receiver.tokens import DEFAULT_VALID_S, TokenStore
 
 EXIT_OK, EXIT_FAIL = 0, 1
+# A token lives at most a month: one that never expires is a standing key to the region.
+MAX_VALID_HOURS = 720.0
 
 
 def region_tls(region: Region) -> ssl.SSLContext:
@@ -55,8 +58,12 @@ def cmd_enroll_token(args: argparse.Namespace) -> int:
     if not WORKSTATION.match(args.workstation):
         print("error: --workstation: expected a workstation id", file=sys.stderr)
         return EXIT_FAIL
-    if args.valid_hours <= 0:
-        print("error: --valid-hours: expected a number above zero", file=sys.stderr)
+    if not (math.isfinite(args.valid_hours) and 0 < args.valid_hours <= MAX_VALID_HOURS):
+        print(
+            f"error: --valid-hours: expected a number of hours above 0 and at most "
+            f"{MAX_VALID_HOURS:g}",
+            file=sys.stderr,
+        )
         return EXIT_FAIL
     try:
         region = Region.load(Path(args.region))
@@ -114,7 +121,10 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     token.add_argument("--region", required=True, help="region directory")
     token.add_argument("--workstation", required=True, help="the workstation id it enrolls")
     token.add_argument(
-        "--valid-hours", type=float, default=DEFAULT_VALID_S / 3600, help="default: 24"
+        "--valid-hours",
+        type=float,
+        default=DEFAULT_VALID_S / 3600,
+        help=f"default: 24, at most {MAX_VALID_HOURS:g}",
     )
     token.set_defaults(func=cmd_enroll_token)
     operator = sub.add_parser(

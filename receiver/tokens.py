@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import sqlite3
 from collections.abc import Callable
@@ -56,8 +57,8 @@ class TokenStore:
 
     def issue(self, workstation: str, now: float, valid_s: float = DEFAULT_VALID_S) -> str:
         """A new token for `workstation`, valid `valid_s` seconds; only its hash is kept."""
-        if valid_s <= 0:
-            raise ValueError("valid_s: expected a validity above zero")
+        if not math.isfinite(valid_s) or valid_s <= 0:
+            raise ValueError("valid_s: expected a finite validity above zero")
         token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
         conn = self._connect()
         try:
