@@ -16,13 +16,19 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.alerts.support import stolen_passport
+from tests.alerts.support import STOLEN, WANTED, drop, signed_list, stolen_passport
 from tests.console.browser import Console, console
 from tests.console.counter import boarding_pass, counter, expired_passport, passport
 
 # A fictional workstation at a port of the ICAO specimen state.
 WORKSTATION = "uto-harbour-03"
-SHOTS = ("console-valid.png", "console-expired.png", "console-alert.png", "console-unplugged.png")
+SHOTS = (
+    "console-valid.png",
+    "console-expired.png",
+    "console-alert.png",
+    "console-unplugged.png",
+    "console-late-hit.png",
+)
 
 
 async def _shot(view: Console, path: Path) -> None:
@@ -46,7 +52,7 @@ async def valid(work: Path, out: Path) -> None:
         place.scanner.symbology = "qr"
         await place.scanner.present(place.seals[0])
         await view.wait_text("#extras", "Signature valid")
-        await view.wait_text("#forwarding", "waiting for the region")
+        await view.wait_text("#forwarding", "not reachable")
         await _shot(view, out / SHOTS[0])
 
 
@@ -57,7 +63,7 @@ async def expired(work: Path, out: Path) -> None:
     ):
         await place.reader.present(expired_passport())
         await view.wait_text("#verdict-word", "EXPIRED")
-        await view.wait_text("#forwarding", "waiting for the region")
+        await view.wait_text("#forwarding", "not reachable")
         await _shot(view, out / SHOTS[1])
 
 
@@ -70,7 +76,7 @@ async def alert(work: Path, out: Path) -> None:
         await view.wait_text("#alert-list", "Alert list v1")
         await place.reader.present(stolen_passport())
         await view.wait_text("#alert-banner", "ALERT HIT")
-        await view.wait_text("#forwarding", "waiting for the region")
+        await view.wait_text("#forwarding", "not reachable")
         await _shot(view, out / SHOTS[2])
 
 
@@ -83,8 +89,29 @@ async def unplugged(work: Path, out: Path) -> None:
         await view.wait_text("#verdict-word", "VALID")
         await place.reader.unplug()
         await view.wait_text('[data-device="passport-reader"]', "NOT CONNECTED")
-        await view.wait_text("#forwarding", "waiting for the region")
+        await view.wait_text("#forwarding", "not reachable")
         await _shot(view, out / SHOTS[3])
+
+
+async def late_hit(work: Path, out: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    data = _data(work)
+    async with (
+        counter(
+            work, data, workstation=WORKSTATION, alert_key=key, alert_rows=[WANTED], region=True
+        ) as place,
+        console(place.app, work / "profile") as view,
+    ):
+        await view.wait_text("#alert-list", "Alert list v1")
+        await place.reader.present(stolen_passport())
+        await view.wait_text("#alert-line", "no hit")
+        # Headquarters' next list names that passport: found after the traveller left.
+        drop(data / "alert-drop", "v2.bin", signed_list(key, [STOLEN, WANTED], version=2))
+        await view.wait_text("#late-alerts", "LATE ALERT HIT")
+        await place.reader.present(passport())
+        await view.wait_text("#traveller-name", "ANNA MARIA ERIKSSON")
+        await view.wait_text("#forwarding", "not reachable")
+        await _shot(view, out / SHOTS[4])
 
 
 def _data(work: Path) -> Path:
@@ -95,7 +122,7 @@ def _data(work: Path) -> Path:
 
 async def main(out: Path) -> None:
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-    for scene in (valid, expired, alert, unplugged):
+    for scene in (valid, expired, alert, unplugged, late_hit):
         with tempfile.TemporaryDirectory() as tmp:
             await scene(Path(tmp), out)
 

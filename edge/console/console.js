@@ -3,6 +3,7 @@
 // traveller's DOM is replaced whole for the next one and portrait object URLs are revoked.
 
 import { byId, h } from "./dom.js";
+import { LATE_ALARM, acknowledgeLate, fillLate, lateOf } from "./late.js";
 import { Status } from "./status.js";
 import {
   alertBanner,
@@ -13,10 +14,15 @@ import {
   portraitProgress,
   portraitQuality,
   seal,
+  verdictOnHit,
 } from "./traveller.js";
+
+// The first S (or click) arms sign-out, a second one within this time signs out.
+const SIGNOUT_CONFIRM_MS = 5000;
 
 const status = new Status();
 let stream = null;
+let signoutArmed = null;
 // The traveller on screen: the document record's id, the card, live object URLs.
 let current = null;
 let session = { portrait: false, alerts: false };
@@ -30,13 +36,16 @@ async function api(path, options = {}) {
   return response;
 }
 
-function signedOut() {
+function signedOut(title = "Not signed in") {
   if (stream) stream.close();
   stream = null;
   clearTraveller();
+  status.forgetLateAlerts();
+  byId("signin-title").textContent = title;
   byId("signin").hidden = false;
   byId("app").hidden = true;
-  status.link("down", "Not signed in");
+  for (const id of ["retake", "clear", "ack", "signout"]) byId(id).disabled = true;
+  status.link("down", title);
 }
 
 function say(text, tone = "info") {
@@ -86,8 +95,13 @@ function onRecord(record) {
     case "portrait":
       onPortraitRecord(record);
       break;
+    case "amendment":
+      // Live, its alert_hit event and alarm follow; replayed after a reconnect, it is all
+      // there is: either way the late hit goes on top until acknowledged.
+      if (record.payload.alert?.verdict === "hit") status.lateAlert(lateOf(record));
+      break;
     default:
-      break; // amendments arrive with their alert_hit event
+      break;
   }
 }
 
@@ -145,6 +159,7 @@ function showHit(hit) {
   const here = ensureTraveller();
   const slot = here.card.querySelector("#alert-slot");
   slot.replaceChildren(alertBanner(hit));
+  verdictOnHit(here.card);
 }
 
 function onAlertHit(hit) {
@@ -153,6 +168,25 @@ function onAlertHit(hit) {
     return;
   }
   if (current && current.card.dataset.record === hit.record_id) showHit(hit);
+}
+
+function onAlarm(alarm) {
+  if (alarm.code.startsWith(LATE_ALARM)) {
+    const id = alarm.code.slice(LATE_ALARM.length);
+    if (!alarm.active) {
+      status.dropLate(id); // acknowledged, here or on another console
+      return;
+    }
+    const known = status.hasLate(id);
+    status.lateAlert({ record_id: id });
+    if (!known) fillLate(id, api, status); // raised while this console was closed
+    return;
+  }
+  status.alarm(alarm);
+  if (alarm.code === "alert_list_stale") {
+    if (alarm.active) status.alertListStale();
+    refreshSideFacts();
+  }
 }
 
 // -- actions ------------------------------------------------------------------------------
@@ -188,14 +222,44 @@ function clearScreen() {
   say("Screen cleared.");
 }
 
+function acknowledgeLateAlerts() {
+  return acknowledgeLate(api, status, say);
+}
+
+function disarmSignOut() {
+  clearTimeout(signoutArmed);
+  signoutArmed = null;
+  byId("signout-words").textContent = "Sign out";
+}
+
+async function signOut() {
+  if (!signoutArmed) {
+    signoutArmed = setTimeout(disarmSignOut, SIGNOUT_CONFIRM_MS);
+    byId("signout-words").textContent = "Press S again to sign out";
+    say("Press S again to sign this console out.", "warn");
+    return;
+  }
+  disarmSignOut();
+  let response;
+  try {
+    response = await api("/v1/console/logout", { method: "POST" });
+  } catch {
+    return; // the session had ended already: the sign-in page is up
+  }
+  if (response.ok) signedOut("Signed out");
+  else say(`Signing out failed (${response.status}).`, "warn");
+}
+
 const KEYS = {
   p: retakePortrait,
   escape: clearScreen,
-  a: () => status.acknowledgeLateAlerts(),
+  a: acknowledgeLateAlerts,
+  s: signOut,
 };
 
 function onKey(event) {
   if (event.ctrlKey || event.altKey || event.metaKey || event.repeat) return;
+  if (byId("app").hidden) return; // signed out: no action left
   const action = KEYS[event.key.toLowerCase()];
   if (!action) return;
   event.preventDefault();
@@ -221,7 +285,7 @@ const HANDLERS = {
   record: onRecord,
   device: (d) => status.device(d),
   device_error: (d) => status.deviceError(d),
-  alarm: (d) => status.alarm(d),
+  alarm: onAlarm,
   capture_refused: (d) => status.refused(d),
   sink: (d) => status.sink(d),
   alert_hit: onAlertHit,
@@ -229,6 +293,7 @@ const HANDLERS = {
   alert_list_refused: () => refreshSideFacts(),
   portrait_feedback: onPortraitFeedback,
   portrait: onPortraitEnd,
+  session_ended: (d) => signedOut(d.reason === "expired" ? "The console session has expired" : "Signed out"),
 };
 
 async function refreshSideFacts() {
@@ -255,6 +320,7 @@ function follow() {
     });
   }
   stream.addEventListener("error", async () => {
+    if (!stream) return; // closed here: signed out
     status.link("down", "Connection to the daemon lost: reconnecting\u2026");
     try {
       await api("/v1/console/session");
@@ -268,7 +334,8 @@ async function start() {
   document.addEventListener("keydown", onKey);
   byId("retake").addEventListener("click", retakePortrait);
   byId("clear").addEventListener("click", clearScreen);
-  byId("ack").addEventListener("click", () => status.acknowledgeLateAlerts());
+  byId("ack").addEventListener("click", acknowledgeLateAlerts);
+  byId("signout").addEventListener("click", signOut);
   clearTraveller();
   status.drawDevices();
   status.drawAlarms();

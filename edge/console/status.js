@@ -19,7 +19,11 @@ export class Status {
     this.alarms = new Map(); // code -> alarm
     this.refusals = []; // capture_refused, until the next traveller
     this.sinks = new Map(); // name -> {state, backlog}
-    this.lateAlerts = []; // alert_hit events found by re-checks, until acknowledged
+    // Late alert hits by amendment record id, until acknowledged: from alert_hit events,
+    // alarms and replayed amendment records.
+    this.lateAlerts = new Map();
+    this.list = null; // the alert list in force as last told
+    this.staleTimer = null;
   }
 
   link(state, words) {
@@ -122,6 +126,38 @@ export class Status {
   }
 
   alertList(list) {
+    this.list = list;
+    this.drawAlertList();
+    this.armStaleTimer();
+  }
+
+  // The list passes its expiry while the console is open: the pill turns stale at that
+  // moment (the daemon's alert_list_stale alarm follows at its next look).
+  armStaleTimer() {
+    clearTimeout(this.staleTimer);
+    this.staleTimer = null;
+    const list = this.list;
+    if (!list || list.version === null || list.version === undefined || list.stale) return;
+    const left = Date.parse(list.expires_at) - Date.now();
+    if (!Number.isFinite(left)) return;
+    if (left <= 0) {
+      this.alertListStale();
+      return;
+    }
+    // setTimeout holds at most ~24 days; a later expiry re-arms when it fires.
+    this.staleTimer = setTimeout(() => this.armStaleTimer(), Math.min(left + 200, 2 ** 31 - 1));
+  }
+
+  alertListStale() {
+    if (!this.list || this.list.version === null || this.list.version === undefined) return;
+    clearTimeout(this.staleTimer);
+    this.staleTimer = null;
+    this.list = { ...this.list, stale: true };
+    this.drawAlertList();
+  }
+
+  drawAlertList() {
+    const list = this.list;
     const el = byId("alert-list");
     if (!list || list.configured === false) {
       el.className = "pill";
@@ -142,23 +178,42 @@ export class Status {
     );
   }
 
+  // hit: {record_id (the amendment's), seq, list_version, references}; known parts are kept
+  // when a later source (an alarm) knows less.
   lateAlert(hit) {
-    this.lateAlerts.push(hit);
+    const merged = { ...(this.lateAlerts.get(hit.record_id) || {}) };
+    for (const [key, value] of Object.entries(hit)) if (value !== null && value !== undefined) merged[key] = value;
+    this.lateAlerts.set(hit.record_id, merged);
     this.drawLateAlerts();
   }
 
-  acknowledgeLateAlerts() {
-    this.lateAlerts = [];
+  hasLate(id) {
+    return this.lateAlerts.has(id);
+  }
+
+  lateIds() {
+    return [...this.lateAlerts.keys()];
+  }
+
+  dropLate(id) {
+    if (this.lateAlerts.delete(id)) this.drawLateAlerts();
+  }
+
+  forgetLateAlerts() {
+    this.lateAlerts.clear();
     this.drawLateAlerts();
   }
 
   drawLateAlerts() {
     const box = byId("late-alerts");
-    box.hidden = this.lateAlerts.length === 0;
+    box.hidden = this.lateAlerts.size === 0;
     box.replaceChildren(
-      ...this.lateAlerts.map((hit) => {
+      ...[...this.lateAlerts.values()].map((hit) => {
         const refs = (hit.references || []).map((r) => r.ref).join(", ");
-        return h("p", { class: "late-alert", role: "alert" }, h("span", { class: "mark", "aria-hidden": "true" }, "\u26A0"), `LATE ALERT HIT on an earlier traveller (amendment record ${hit.seq}, found with alert list v${hit.list_version}). Call headquarters${refs ? `, reference ${refs}` : ""}. Press A to acknowledge.`);
+        const when = hit.read_at ? ` read at ${clock(hit.read_at)}` : "";
+        const record = hit.seq ? `amendment record ${hit.seq}` : "an amendment record";
+        const list = hit.list_version ? `, found with alert list v${hit.list_version}` : "";
+        return h("p", { class: "late-alert", role: "alert", "data-amendment": hit.record_id }, h("span", { class: "mark", "aria-hidden": "true" }, "\u26A0"), `LATE ALERT HIT on an earlier traveller${when} (${record}${list}). Call headquarters${refs ? `, reference ${refs}` : ""}. Press A to acknowledge.`);
       }),
     );
   }

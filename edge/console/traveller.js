@@ -3,7 +3,9 @@
 import { ageOn, clock, daysBetween, fullDate, h, plural, showDate } from "./dom.js";
 import {
   ALERT_CATEGORIES,
+  ALERT_MISSING,
   ALERT_NOT_CHECKED,
+  ALERT_ONLY,
   CHECK_NAMES,
   CHECK_RESULTS,
   PORTRAIT_ENDINGS,
@@ -95,15 +97,24 @@ function correctionList(corrections) {
 
 function alertLine(record) {
   const alert = record.payload.alert;
-  if (!alert) return null;
+  if (!alert || alert.verdict === "hit") return null; // the banner says it
   const stale = alert.stale ? " \u2014 checked against a STALE list (past its expiry)" : "";
   const version = alert.list_version ? ` (list version ${alert.list_version})` : "";
-  if (alert.verdict === "hit") return null; // the banner says it
+  const line = (tone, mark, words) => h("p", { class: `alert-line ${tone}`, id: "alert-line" }, h("span", { class: "mark", "aria-hidden": "true" }, mark), words);
+  if (alert.verdict === "no_hit" && alert.unverified) {
+    // Identifiers read with failed check digits: "no hit" would be false reassurance.
+    return line("unchecked", "?", `Alert list: no hit on data read with FAILED check digits${version}: it may be misread, so this proves nothing. Read the document again.${stale}`);
+  }
   if (alert.verdict === "no_hit") {
-    return h("p", { class: `alert-line ${alert.stale ? "stale" : "clear"}`, id: "alert-line" }, h("span", { class: "mark", "aria-hidden": "true" }, alert.stale ? "!" : "\u2713"), `Alert list: no hit${version}${stale}`);
+    const checked = alert.checked || [];
+    const only = checked.length === 1 ? ALERT_ONLY[checked[0]] : null;
+    const missing = ALERT_MISSING[alert.reason] || (alert.reason ? alert.reason.replaceAll("_", " ") : "");
+    const partial = only ? ` \u2014 ${only}${missing ? ` (${missing})` : ""}` : "";
+    const tone = alert.stale ? "stale" : partial ? "partial" : "clear";
+    return line(tone, alert.stale || partial ? "!" : "\u2713", `Alert list: no hit${version}${partial}${stale}`);
   }
   const why = ALERT_NOT_CHECKED[alert.reason] || "Not checked against the alert list.";
-  return h("p", { class: "alert-line unchecked", id: "alert-line" }, h("span", { class: "mark", "aria-hidden": "true" }, "?"), `${why}${stale}`);
+  return line("unchecked", "?", `${why}${stale}`);
 }
 
 export function alertBanner(hit) {
@@ -113,6 +124,7 @@ export function alertBanner(hit) {
   if (refs.length) facts.push(`Reference ${refs.join(", ")}`);
   if (hit.list_version) facts.push(`alert list version ${hit.list_version}`);
   if (hit.stale) facts.push("checked against a STALE list");
+  if (hit.unverified) facts.push("read with FAILED check digits: compare with the printed page");
   return h(
     "div",
     { class: "alert-hit", role: "alert", id: "alert-banner" },
@@ -156,6 +168,19 @@ function portraitFigure() {
   );
 }
 
+// On an alert hit the verdict area must not reassure: it turns to the alert's colours and
+// says ALERT HIT, the document's own verdict demoted beside it.
+export function verdictOnHit(card) {
+  const box = card.querySelector("#verdict");
+  if (!box || box.classList.contains("verdict-alert")) return;
+  const word = box.querySelector("#verdict-word");
+  const documentWord = card.dataset.record ? `Document: ${word.textContent}` : "No document read yet";
+  box.className = "verdict verdict-alert";
+  box.querySelector(".mark").textContent = "\u26A0";
+  word.textContent = "ALERT HIT";
+  word.after(h("span", { class: "document-verdict", id: "document-verdict" }, documentWord));
+}
+
 export function documentCard(record, withCamera) {
   const f = record.payload.fields || {};
   const verdict = verdictOf(record);
@@ -163,7 +188,7 @@ export function documentCard(record, withCamera) {
   const days = daysBetween(captureDay(record), f.expiry_date);
   const since = record.verdict === "expired" && days !== null ? `${expiryWords(days)} \u00B7 ` : "";
   const detail = `${since}${documentType(record)} \u00B7 read ${clock(record.captured_at)} on ${record.device.name}`;
-  return h(
+  const card = h(
     "article",
     { class: "traveller", id: "traveller-card", "data-record": record.id },
     h("div", { class: "alert-slot", id: "alert-slot" }, record.payload.alert?.verdict === "hit" ? alertBanner(record.payload.alert) : null),
@@ -192,6 +217,8 @@ export function documentCard(record, withCamera) {
     ),
     h("div", { class: "extras", id: "extras" }),
   );
+  if (record.payload.alert?.verdict === "hit") verdictOnHit(card);
+  return card;
 }
 
 export function emptyCard(why, withCamera) {

@@ -133,10 +133,24 @@ export const ALERT_CATEGORIES = {
   person_of_interest: "PERSON OF INTEREST",
 };
 
+// Why nothing was checked (verdict not_checked): the daemon's `reason`.
 export const ALERT_NOT_CHECKED = {
   no_list: "Not checked: no alert list on this workstation.",
   no_identifiers: "Not checked: the read holds nothing to check.",
-  no_birth_date: "Only partly checked: no full date of birth.",
+  no_birth_date: "Not checked: no document number and no full date of birth to check.",
+  check_failed: "Not checked: the alert check failed on this read. Read the document again.",
+};
+
+// A no-hit that checked one key of two: what was checked, and why not the other.
+export const ALERT_ONLY = {
+  document: "only the document number was checked",
+  person: "only the name and date of birth were checked",
+};
+
+export const ALERT_MISSING = {
+  no_birth_date: "no full date of birth",
+  no_name: "no name",
+  no_document_number: "no document number",
 };
 
 export const PORTRAIT_ENDINGS = {

@@ -46,17 +46,21 @@ def chromium_path() -> str:
 
 @dataclass
 class Console:
-    """A signed-in console page and every URL the browser requested."""
+    """A signed-in console page and every request the browser made."""
 
     page: Page
     context: BrowserContext
     base: str
     requests: list[str] = field(default_factory=list)
     methods: list[tuple[str, str]] = field(default_factory=list)
+    made: list[Request] = field(default_factory=list)
+    # The one-time sign-in address the browser was given (None: not signed in).
+    login: str | None = None
 
     def seen(self, request: Request) -> None:
         self.requests.append(request.url)
         self.methods.append((request.method, request.url))
+        self.made.append(request)
 
     async def text(self, selector: str) -> str:
         return await self.page.locator(selector).inner_text(timeout=WAIT_MS)
@@ -116,15 +120,22 @@ async def browser(profile: Path) -> AsyncIterator[BrowserContext]:
 
 
 @asynccontextmanager
-async def console(app: App, profile: Path, *, sign_in: bool = True) -> AsyncIterator[Console]:
-    """The console page of `app`, signed in through a one-time code, following the stream."""
+async def console(
+    app: App, profile: Path, *, sign_in: bool = True, base: str | None = None
+) -> AsyncIterator[Console]:
+    """The console page of `app` (at `base`, default the API's address), following the stream.
+
+    Signing in goes as an officer's does: the console first (the sign-in page), then the
+    one-time address `midas-edge console` hands out, opened in the same browser.
+    """
     async with browser(profile) as context:
         page = context.pages[0] if context.pages else await context.new_page()
-        view = Console(page, context, app.api_url)
+        view = Console(page, context, base or app.api_url)
         context.on("request", view.seen)
+        await page.goto(view.base + "/console")
+        await page.locator("#signin").wait_for(timeout=WAIT_MS)
         if sign_in:
-            await page.goto(app.api_url + await login_path(app))
+            view.login = view.base + await login_path(app)
+            await page.goto(view.login)
             await page.wait_for_selector("#link.link-up", timeout=WAIT_MS)
-        else:
-            await page.goto(app.api_url + "/console")
         yield view

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from drivers.base import HealthState
 from tests.alerts.support import STOLEN, WANTED, drop, signed_list, stolen_passport
-from tests.console.browser import WAIT_MS, Console, console
+from tests.console.browser import WAIT_MS, Console, console, login_path
 from tests.console.counter import (
     boarding_pass,
     counter,
@@ -21,9 +22,24 @@ from tests.drivers.support import wait_for
 
 
 async def assert_private(view: Console, token: str) -> None:
-    """Nothing the browser asked for named the token; nothing is kept in web storage."""
-    assert view.requests, "the browser made no request"
-    assert not [url for url in view.requests if token in url]
+    """What the browser itself requested, from the console's sign-in page on: never the token
+    (in an address or any header), the one-time code once and only in its own address, no
+    referrer; the event stream only after sign-in; nothing kept in web storage."""
+    assert view.login is not None
+    assert view.requests[0] == view.base + "/console"
+    signed_in_at = view.requests.index(view.login)
+    assert view.base + "/v1/console/session" in view.requests[:signed_in_at]
+    assert view.base + "/v1/events" not in view.requests[:signed_in_at]
+    assert view.base + "/v1/events" in view.requests[signed_in_at:]
+    code = view.login.partition("?code=")[2]
+    assert code and token not in view.login
+    assert [url for url in view.requests if code in url] == [view.login]
+    for request in view.made:
+        headers = await request.all_headers()
+        assert "authorization" not in headers, request.url
+        assert not headers.get("referer"), request.url
+        assert not [v for v in headers.values() if token in v or code in v], request.url
+        assert token not in request.url
     assert await view.stored_in_browser() == {
         "local": 0,
         "session": 0,
@@ -235,3 +251,42 @@ async def test_a_console_not_signed_in_says_how(tmp_path: Path, data_dir: Path) 
         assert await view.context.cookies() == []
         body = json.dumps(await view.page.content())
         assert "not valid" in body
+
+
+async def test_signing_out_from_the_console(tmp_path: Path, data_dir: Path) -> None:
+    async with (
+        counter(tmp_path, data_dir) as place,
+        console(place.app, tmp_path / "profile") as view,
+    ):
+        await place.reader.present(passport())
+        await view.wait_text("#traveller-name", "ANNA MARIA ERIKSSON")
+        (cookie,) = await view.context.cookies()
+        # One press asks to be sure; the second, within a few seconds, signs out.
+        await view.page.keyboard.press("s")
+        await view.wait_text("#notice", "Press S again")
+        assert ("POST", view.base + "/v1/console/logout") not in view.methods
+        await view.page.keyboard.press("s")
+        await view.page.locator("#signin").wait_for(timeout=WAIT_MS)
+        assert await view.text("#signin-title") == "Signed out"
+        assert "midas-edge console" in await view.text("#signin")
+        assert await view.page.locator("#app").is_hidden()
+        assert ("POST", view.base + "/v1/console/logout") in view.methods
+        assert "ERIKSSON" not in await view.page.content()
+        assert await view.context.cookies() == []
+        # The daemon forgot the session, and the stream it had open is closed.
+        await wait_for(lambda: place.app.hub.subscriber_count() == 0)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                view.base + "/v1/devices", headers={"Cookie": f"{cookie['name']}={cookie['value']}"}
+            ) as resp,
+        ):
+            assert resp.status == 401
+        # The sign-out button does the same.
+        await view.page.goto(view.base + await login_path(place.app))
+        await view.page.wait_for_selector("#link.link-up", timeout=WAIT_MS)
+        await view.page.click("#signout")
+        await view.wait_text("#signout", "Press S again")
+        await view.page.click("#signout")
+        await view.page.locator("#signin").wait_for(timeout=WAIT_MS)
+        assert await view.context.cookies() == []
