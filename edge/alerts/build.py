@@ -5,14 +5,16 @@ Input columns (CSV with a header row, a JSON array of objects, or JSON lines):
     category          lost_stolen | person_of_interest
     ref               opaque reference for headquarters ([A-Za-z0-9._:/-], 1-64 characters)
     issuing_country   } the document: issuing state (MRZ code), document type (MRZ code such
-    document_type     } as P, ID, AC, V, or passport / id_card / visa) and number
-    document_number   }
+    document_type     } as P, ID, AC, V, or passport / id_card / visa; optional: without it
+    document_number   } the number matches on a passport, an ID card or a visa) and number
     surname           } the person: names in clear (any Latin script) and birth date as
     given_names       } YYYY-MM-DD, YYYY-MM or YYYY ("00" or "XX" for an unknown month/day)
     birth_date        } or the MRZ's YYMMDD
 
 A row gives a document key, person keys, or both; at least one. Errors name the row and the
-column, never a value: the input is personal data and nothing of it reaches a log.
+column, never a value: the input is personal data and nothing of it reaches a log. Digits are
+ASCII 0-9 only: a date or number written with other digits (Arabic-Indic, full-width) is an
+error for its row, as no MRZ holds them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge.alerts.errors import BuildError
 from edge.alerts.listfile import HMAC_KEY_BYTES, REF, Category, Entry, build
-from edge.alerts.normalize import birth, digest, document_key, person_keys
+from edge.alerts.normalize import (
+    birth,
+    country_input_ok,
+    digest,
+    document_keys,
+    number_input_ok,
+    person_keys,
+)
 
 COLUMNS = (
     "category",
@@ -108,24 +117,38 @@ def entries_of(rows: Iterable[Mapping[str, str]], hmac_key: bytes) -> list[Entry
 
 def _keys(row: Mapping[str, str], where: str) -> list[str]:
     keys: list[str] = []
-    doc_parts = [row.get(c, "") for c in ("issuing_country", "document_type", "document_number")]
-    if any(doc_parts):
-        key = document_key(*doc_parts)
-        if key is None:
+    state, kind, number = (
+        row.get(c, "") for c in ("issuing_country", "document_type", "document_number")
+    )
+    if state or kind or number:
+        if not country_input_ok(state):
+            raise BuildError(f"{where}: issuing_country must be an MRZ code of letters A-Z")
+        if not number_input_ok(number):
             raise BuildError(
-                f"{where}: issuing_country, document_type and document_number go together"
+                f"{where}: document_number must be letters A-Z and digits 0-9 "
+                "(spaces, hyphens and fillers are dropped)"
             )
-        keys.append(key)
+        found = document_keys(state, kind, number)
+        if not found:
+            raise BuildError(
+                f"{where}: issuing_country and document_number go together "
+                "(document_type is optional)"
+            )
+        keys += found
     surname, given, born = (row.get(c, "") for c in ("surname", "given_names", "birth_date"))
     if surname or born:
         if birth(born) is None:
-            raise BuildError(f"{where}: birth_date must be YYYY-MM-DD, YYYY-MM, YYYY or YYMMDD")
+            raise BuildError(
+                f"{where}: birth_date must be YYYY-MM-DD, YYYY-MM, YYYY or YYMMDD in digits 0-9"
+            )
         forms = person_keys(surname, given, born)
         if not forms:
             raise BuildError(f"{where}: surname has no letter an MRZ can hold")
         keys += forms
     if not keys:
         raise BuildError(f"{where}: neither a document nor a person")
+    if not all(key.isascii() for key in keys):
+        raise BuildError(f"{where}: holds characters no MRZ can hold")
     return keys
 
 

@@ -9,7 +9,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge.alerts.errors import AlertListError
-from edge.alerts.keys import load_public_key, parse_public_key
+from edge.alerts.keys import is_key_path, load_public_key, parse_public_key
 from edge.errors import ConfigError
 
 
@@ -36,7 +36,7 @@ class AlertsConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     required: bool = False
 
     def __post_init__(self) -> None:
-        if not self.public_key.startswith("/"):
+        if not is_key_path(self.public_key):
             try:
                 parse_public_key(self.public_key)
             except AlertListError as exc:

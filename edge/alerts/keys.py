@@ -37,9 +37,21 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
+def is_key_path(setting: str) -> bool:
+    """Whether a `public_key` setting names a file: an absolute path, and not the base64 of a
+    raw key, whose alphabet holds "/" too (one key in 64 starts with it)."""
+    if not setting.startswith("/"):
+        return False
+    try:
+        raw = base64.b64decode(setting.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return True
+    return len(raw) != _RAW_KEY_BYTES
+
+
 def load_public_key(setting: str) -> Ed25519PublicKey:
     """The configured key: an absolute path to a PEM file, else inline text."""
-    if not setting.startswith("/"):
+    if not is_key_path(setting):
         return parse_public_key(setting)
     try:
         text = Path(setting).read_text(encoding="ascii")

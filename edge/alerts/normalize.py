@@ -45,12 +45,19 @@ _FIXED = {
 }
 _NOT_LETTER = re.compile(r"[^A-Z]")
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+# ASCII digits only: `\d` and str.isdigit() also take Arabic-Indic and other digits, which no
+# MRZ holds and no key may (keys are ASCII).
 _BIRTH_MRZ = re.compile(r"^[0-9<]{6}$")
-_BIRTH_ISO = re.compile(r"^(\d{4})(?:-(\d{2}|XX|xx))?(?:-(\d{2}|XX|xx))?$")
+_BIRTH_ISO = re.compile(r"^([0-9]{4})(?:-([0-9]{2}|XX|xx))?(?:-([0-9]{2}|XX|xx))?$")
+# What headquarters may write in a document number: MRZ characters, spaces, hyphens, slashes,
+# dots (the separators are dropped).
+_NUMBER_INPUT = re.compile(r"^[A-Za-z0-9<\s./-]*$")
+_COUNTRY_INPUT = re.compile(r"^[A-Za-z<\s]*$")
 # The MRZ code of a state whose documents do not use its ISO alpha-3 code.
 _COUNTRY_ALIASES = {"DEU": "D"}
 # Document class by the first letter of the MRZ document code: passports, the ID-card sized
 # official travel documents (ICAO 9303 part 5: A, C or I), visas.
+DOCUMENT_CLASSES = ("P", "I", "V")
 _CLASS_BY_CODE = {"P": "P", "I": "I", "A": "I", "C": "I", "V": "V"}
 _CLASS_WORDS = {
     "PASSPORT": "P",
@@ -146,7 +153,7 @@ def birth(value: str) -> str | None:
     year, month, day = match.group(1), match.group(2) or "", match.group(3) or ""
 
     def part(p: str) -> str:
-        return p if p.isdigit() and p != "00" else "<<"
+        return p if p.isascii() and p.isdigit() and p != "00" else "<<"
 
     return year[2:] + part(month) + part(day)
 
@@ -155,6 +162,27 @@ def document_key(issuing_country: str, code: str, number: str) -> str | None:
     """The document key, or None when a part is empty after normalisation."""
     parts = (country(issuing_country), document_class(code), document_number(number))
     return None if not all(parts) else _US.join(("D", *parts))
+
+
+def document_keys(issuing_country: str, code: str, number: str) -> list[str]:
+    """Headquarters' document keys: one, or one per class (P, I, V) when `code` is empty, so
+    that a row without a document type matches the number on any kind of document; empty when
+    the state or the number is missing."""
+    if code.strip():
+        key = document_key(issuing_country, code, number)
+        return [key] if key is not None else []
+    keys = [document_key(issuing_country, cls, number) for cls in DOCUMENT_CLASSES]
+    return [k for k in keys if k is not None]
+
+
+def number_input_ok(value: str) -> bool:
+    """Whether headquarters' document number holds only what an MRZ number is written with."""
+    return bool(_NUMBER_INPUT.match(value))
+
+
+def country_input_ok(value: str) -> bool:
+    """Whether headquarters' issuing state is an MRZ code (ASCII letters, fillers)."""
+    return bool(_COUNTRY_INPUT.match(value))
 
 
 def person_key(surname: str, given_names: str, birth_date: str) -> str | None:

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from edge.alerts.errors import AlertListError
 from edge.alerts.keeper import LIST_FILE
-from edge.alerts.keys import load_private_key
+from edge.alerts.keys import load_private_key, load_public_key, public_base64
 from edge.cli import main
 from receiver.sqlite_store import SqliteStorage
 from receiver.storage import AlertListMeta
@@ -103,6 +105,22 @@ def test_build_then_verify(
             "row 1: birth_date",
         ),
         ("category,ref,shoe_size\nlost_stolen,R1,44\n", "unknown columns shoe_size"),
+        # Digits no MRZ holds (Arabic-Indic, full-width) name the row, never crash the build.
+        (
+            "category,ref,surname,given_names,birth_date\n"
+            "person_of_interest,R1,SECRETNAME,John,\u0661\u0669\u0667\u0661-\u0660\u0663-\u0660\u0664\n",
+            "row 2: birth_date",
+        ),
+        (
+            '[{"category": "lost_stolen", "ref": "R1", "issuing_country": "UTO",'
+            ' "document_number": "SECRET\uff19\uff19"}]',
+            "row 1: document_number",
+        ),
+        (
+            '[{"category": "lost_stolen", "ref": "R1", "issuing_country": "\u00dcTO",'
+            ' "document_number": "SECRET99"}]',
+            "row 1: issuing_country",
+        ),
         ('[{"category": "lost_stolen", "ref": "R1"}]', "neither a document nor a person"),
     ],
 )
@@ -212,3 +230,25 @@ def test_config_check_reads_the_region_key_and_the_fetch_sink(
     config.write_text(config.read_text() + 'fetch_sink = "regional"\n')
     assert main(["config", "check", str(config)]) == 1
     assert "alerts.fetch_sink: expected the name of a configured sink" in capsys.readouterr().err
+
+
+def test_a_base64_key_starting_with_a_slash_is_a_key_not_a_path(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One region key in 64 has a base64 form starting with "/", like an absolute path.
+    key = next(
+        k
+        for k in iter(Ed25519PrivateKey.generate, None)
+        if public_base64(k.public_key()).startswith("/")
+    )
+    inline = public_base64(key.public_key())
+    assert load_public_key(inline).public_bytes_raw() == key.public_key().public_bytes_raw()
+    listed = tmp_path / "list.bin"
+    listed.write_bytes(signed_list(key, version=3))
+    code, (verified,), _ = run(capsys, "alerts", "verify", str(listed), "--public-key", inline)
+    assert code == 0 and verified["version"] == 3
+    config = config_file(tmp_path, data_dir, inline)
+    code, (checked,), _ = run(capsys, "alerts", "verify", str(listed), "--config", str(config))
+    assert code == 0 and checked["version"] == 3
+    with pytest.raises(AlertListError, match="cannot be read"):
+        load_public_key("/nowhere/region.pub")

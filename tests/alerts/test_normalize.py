@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from edge.alerts.build import entries_of
 from edge.alerts.normalize import (
     Keyer,
     birth,
@@ -175,3 +176,37 @@ def test_the_keyer_computes_the_same_digests_as_hmac() -> None:
         keyer = Keyer(hmac_key)
         for key in ("D\x1fUTO\x1fP\x1fL0S70001", "N\x1fNOOR\x1fAMAL\x1f85<<<<", ""):
             assert keyer.digest(key) == digest(hmac_key, key)
+
+
+def test_a_document_row_without_a_type_matches_every_kind_of_document() -> None:
+    hmac_key = bytes(range(32))
+    row = {"category": "lost_stolen", "ref": "R1", "issuing_country": "UTO"}
+    untyped = entries_of([{**row, "document_number": "X99887766"}], hmac_key)
+    typed = entries_of([{**row, "document_number": "X99887766", "document_type": "P"}], hmac_key)
+    assert len(untyped) == 3 and len(typed) == 1
+    listed = {e.digest for e in untyped}
+    passport = mrz_gen.td3(
+        surname="NILSSON", document_number="X99887766", birth_date="660101", expiry_date="300101"
+    )
+    card = mrz_gen.td1(
+        surname="NILSSON", document_number="X99887766", birth_date="660101", expiry_date="300101"
+    )
+    other_state = mrz_gen.td1(
+        surname="NILSSON",
+        document_number="X99887766",
+        birth_date="660101",
+        expiry_date="300101",
+        issuing_country="D",
+    )
+    for mrz, on_list in ((passport, True), (card, True), (other_state, False)):
+        document, _ = keys_of(mrz)
+        assert document is not None
+        assert (digest(hmac_key, document) in listed) is on_list
+    assert {e.digest for e in typed} < listed
+
+
+@pytest.mark.parametrize("digits", ["\u0661\u0669\u0667\u0664", "\uff11\uff19\uff17\uff14"])
+def test_only_ascii_digits_make_a_birth_date(digits: str) -> None:
+    assert birth(f"{digits}-08-12") is None
+    assert birth("1974-\u0660\u0668") is None
+    assert birth("1974-08-12") == "740812"
