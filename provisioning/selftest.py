@@ -42,6 +42,7 @@ CAPTURE_WAIT_S = 60.0
 SINK_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 POLL_S = 0.2
+API_TIMEOUT_S = 5.0
 SELFTEST_DEVICE = "selftest"
 SNAPSHOT_MODE = 0o640
 
@@ -87,24 +88,33 @@ def staged_config(config: Config, root: Path | None) -> Config:
     )
 
 
-async def _devices(app: App) -> dict[str, str]:
-    """name -> state, from the local API as any client sees it."""
-    headers = {"Authorization": f"Bearer {app.token}"}
-    timeout = aiohttp.ClientTimeout(total=5.0)
+async def api_get(api_url: str, token: str, path: str) -> Any:
+    """A local API answer (JSON), as any client of the daemon gets it."""
+    headers = {"Authorization": f"Bearer {token}"}
+    timeout = aiohttp.ClientTimeout(total=API_TIMEOUT_S)
     async with (
         aiohttp.ClientSession(timeout=timeout) as http,
-        http.get(f"{app.api_url}/v1/devices", headers=headers) as response,
+        http.get(f"{api_url}{path}", headers=headers) as response,
     ):
-        body: Any = await response.json()
+        response.raise_for_status()
+        return await response.json()
+
+
+async def _devices(api_url: str, token: str) -> dict[str, str]:
+    """name -> state, from the local API."""
+    body = await api_get(api_url, token, "/v1/devices")
     return {str(d["name"]): str(d["state"]) for d in body.get("devices", [])}
 
 
-async def check_ready(app: App, names: Sequence[str]) -> list[CheckResult]:
+async def check_ready(api_url: str, token: str, names: Sequence[str]) -> list[CheckResult]:
+    """Every device READY in `GET /v1/devices` within READY_TIMEOUT_S."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     states: dict[str, str] = {}
     while True:
-        with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
-            states = await _devices(app)
+        with contextlib.suppress(
+            aiohttp.ClientError, TimeoutError, ValueError, KeyError, AttributeError
+        ):
+            states = await _devices(api_url, token)
         if all(states.get(n) == "ready" for n in names) or time.monotonic() > deadline:
             break
         await asyncio.sleep(POLL_S)
@@ -184,7 +194,11 @@ async def check_sinks(app: App, workstation: str) -> list[CheckResult]:
         symbology="code128",
     )
     ref = DeviceRef(SELFTEST_DEVICE, "provisioning")
-    record = await (await app.pipeline.submit(ref, capture))
+    try:
+        record = await (await app.pipeline.submit(ref, capture))
+    except EdgeError as exc:  # the store refused it (full, quarantined) or the daemon stops
+        fix = "midas-edge doctor  # disk headroom, store quota"
+        return [CheckResult("test record stored", False, f"refused: {exc}", fix)]
     deadline = time.monotonic() + SINK_TIMEOUT_S
     rows: list[tuple[Any, ...]] = []
     while time.monotonic() < deadline:
@@ -227,7 +241,7 @@ async def run_selftest(
         results.append(CheckResult("daemon starts", True, f"API {app.api_url}"))
         app.store.on_commit(seen)
         names = [d.name for d in staged.devices if d.enabled]
-        results += await check_ready(app, names)
+        results += await check_ready(app.api_url, app.token, names)
         if console.interactive and names:
             results.append(await _presented(console, seen, "document", "a passport or ID card"))
             results.append(await _presented(console, seen, "barcode", "a barcode"))

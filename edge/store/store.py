@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import logging
 import os
 import sqlite3
@@ -23,6 +24,30 @@ from edge.store.writer import CommitListener, Op, Pending, Statement, Writer
 log = logging.getLogger("midas_edge.store")
 
 DB_NAME = "records.db"
+# Held (flock, exclusive) while a store is open: two daemons never share one data dir.
+LOCK_NAME = "records.db.lock"
+
+
+class StoreInUseError(StoreError):
+    """Another midas-edge daemon has this data dir open."""
+
+
+def lock_data_dir(data_dir: Path) -> int:
+    """The descriptor holding the data dir's lock; StoreInUseError when another holds it."""
+    path = data_dir / LOCK_NAME
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise StoreError(f"the lock file {path} cannot be opened ({exc.strerror})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreInUseError(
+            f"another midas-edge daemon uses this data dir ({data_dir})"
+        ) from None
+    return fd
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +95,7 @@ class Store:
         self.full_reason: str | None = None
         self._commit_listeners: list[CommitListener] = []
         self._space_listeners: list[Callable[[str | None], None]] = []
+        self._lock_fd: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -82,7 +108,12 @@ class Store:
 
     async def open(self) -> None:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        opened = await open_database(self.path)
+        self._lock_fd = lock_data_dir(self.data_dir)
+        try:
+            opened = await open_database(self.path)
+        except BaseException:
+            self._unlock()
+            raise
         self.quarantined = opened.quarantined
         conn = opened.conn
         try:
@@ -100,6 +131,7 @@ class Store:
             await self._reader.execute("PRAGMA busy_timeout = 5000")
         except BaseException:
             await conn.close()
+            self._unlock()
             raise
         self._writer_conn = conn
         self._writer = Writer(
@@ -118,6 +150,12 @@ class Store:
             if conn is not None:
                 await conn.close()
         self._reader = self._writer_conn = None
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
 
     async def _register_sinks(self, conn: aiosqlite.Connection) -> None:
         """Record the configured sinks; a sink no longer configured stops being required.
