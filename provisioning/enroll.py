@@ -3,6 +3,8 @@
 The technician has a one-time token and the region CA's fingerprint, both printed by
 `midas-edge receiver enroll-token`. The CA is fetched from `/v1/enroll/ca` and trusted only
 when its SHA-256 is that fingerprint; the enrollment itself then runs over TLS pinned to it.
+Only https:// is used: over plain http the token would cross the network readable by anyone
+on the path (EnrollError reason `insecure_url`, before anything is sent).
 """
 
 from __future__ import annotations
@@ -52,8 +54,14 @@ def ca_fingerprint(pem: bytes) -> str:
 
 def _endpoint(region_url: str, path: str) -> str:
     parts = urlsplit(region_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise EnrollError(f"expected an http(s) URL of the regional server, got {region_url!r}")
+    if parts.scheme == "http":
+        raise EnrollError(
+            "enrollment sends a one-time token and receives the workstation's certificate: "
+            f"it needs an https:// URL of the regional server, not {region_url!r}",
+            "insecure_url",
+        )
+    if parts.scheme != "https" or not parts.hostname:
+        raise EnrollError(f"expected an https:// URL of the regional server, got {region_url!r}")
     return region_url.rstrip("/") + path
 
 
@@ -109,11 +117,9 @@ async def fetch_ca(region_url: str, fingerprint: str) -> bytes:
 async def enroll(
     region_url: str, ca_pem: bytes, token: str, csr_pem: bytes, public_pem: bytes
 ) -> Enrolled:
-    """Redeem `token`: the client certificate, over TLS pinned to `ca_pem` for https."""
+    """Redeem `token`: the client certificate, over TLS pinned to `ca_pem`."""
     url = _endpoint(region_url, "/v1/enroll")
-    context: ssl.SSLContext | bool = False
-    if urlsplit(region_url).scheme == "https":
-        context = ssl.create_default_context(cadata=ca_pem.decode())
+    context = ssl.create_default_context(cadata=ca_pem.decode())
     body = {"token": token, "csr": csr_pem.decode(), "public_key": public_pem.decode()}
     timeout = aiohttp.ClientTimeout(total=ENROLL_TIMEOUT_S)
     try:

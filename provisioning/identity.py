@@ -4,11 +4,14 @@
     /etc/midas-edge/workstation-tls.key (0600) TLS client key (ECDSA P-256), service account's
     /etc/midas-edge/workstation.crt (0640)    client certificate from the region CA
     /etc/midas-edge/regional-ca.pem (0640)    the region CA the HTTP sink pins
-    /etc/midas-edge/enrollment.json (0640)    what was enrolled: workstation, key id, expiry
+    /etc/midas-edge/enrollment.json (0640)    what was enrolled: workstation, key id, expiry,
+                                              the region's URL
 
 Keys are made once and kept. Enrollment runs when there is no usable certificate: none, not
-matching the TLS key, not issued by the stored CA, for another workstation or chain key, or
-expiring within RENEW_DAYS.
+matching the TLS key, not issued by the stored CA, for another workstation or chain key,
+expiring within RENEW_DAYS, or enrolled with another region than the one given (another CA
+fingerprint, another region URL): then a token is needed, or the step fails saying why.
+Enrollment runs over https only; a plain http region gets no client certificate.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -28,7 +33,7 @@ from cryptography.x509.oid import NameOID
 from agent.chain import KEY_FILE, PUBLIC_FILE
 from edge.wire import key_id
 from provisioning.changes import Applier
-from provisioning.enroll import EnrollError, enroll, fetch_ca
+from provisioning.enroll import EnrollError, ca_fingerprint, enroll, fetch_ca
 from provisioning.errors import ProvisioningError
 from provisioning.safefile import read_file, write_file
 from provisioning.settings import Settings
@@ -121,14 +126,52 @@ def _same_key(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> bool:
     return cert.public_key().public_bytes(*der) == key.public_key().public_bytes(*der)
 
 
+def same_region(a: str, b: str) -> bool:
+    """Whether two region URLs name the same server (scheme, host and port; path as given)."""
+    x, y = urlsplit(a.strip()), urlsplit(b.strip())
+    default = {"https": 443, "http": 80}
+
+    def key(u: SplitResult) -> tuple[str, str, int | None, str]:
+        try:
+            port = u.port or default.get(u.scheme.lower())
+        except ValueError:
+            port = None
+        return u.scheme.lower(), (u.hostname or "").lower(), port, u.path.rstrip("/")
+
+    return key(x) == key(y)
+
+
+def region_problem(applier: Applier, settings: Settings, enrolled: dict[str, Any]) -> str | None:
+    """Why the stored enrollment is not with the region the settings name, or None."""
+    if settings.ca_fingerprint is not None:
+        try:
+            stored = ca_fingerprint(applier.path(REGION_CA).read_bytes())
+        except (OSError, EnrollError):
+            return "the stored region CA is unreadable"
+        if stored != settings.ca_fingerprint:
+            return (
+                f"the region CA given (--ca-fingerprint {settings.ca_fingerprint}) is not the "
+                f"one enrolled with ({stored})"
+            )
+    was = enrolled.get("region_url")
+    if settings.region_url and isinstance(was, str) and not same_region(was, settings.region_url):
+        return f"enrolled with {was}, the region is now {settings.region_url}"
+    return None
+
+
 def certificate_problem(
     applier: Applier,
     key: ec.EllipticCurvePrivateKey,
     workstation: str,
     chain_id: str | None,
     now: dt.datetime,
+    settings: Settings | None = None,
 ) -> str | None:
-    """Why the stored certificate cannot be kept, or None when it is good."""
+    """Why the stored certificate cannot be kept, or None when it is good.
+
+    With `settings`, also when it was enrolled with another region: another CA fingerprint
+    or another region URL than the settings name (the old CA is never pinned silently).
+    """
     try:
         cert = load_pem_cert(applier.path(TLS_CERT).read_bytes())
         ca = load_pem_cert(applier.path(REGION_CA).read_bytes())
@@ -152,6 +195,8 @@ def certificate_problem(
         return "the chain key changed since enrollment"
     if cert.not_valid_after_utc - now < dt.timedelta(days=RENEW_DAYS):
         return f"the certificate expires {cert.not_valid_after_utc:%Y-%m-%d}"
+    if settings is not None and isinstance(enrolled, dict):
+        return region_problem(applier, settings, enrolled)
     return None
 
 
@@ -169,9 +214,19 @@ async def establish(settings: Settings, applier: Applier) -> IdentityResult:
     chain_id = key_id(chain.public_key()) if chain is not None else None
     if not settings.region_url:
         return IdentityResult(f"chain key {chain_id or '(new)'}; no regional server to enroll with")
+    if urlsplit(settings.region_url).scheme != "https":
+        if settings.enroll_token:
+            raise ProvisioningError(
+                f"enrollment needs an https:// region URL, not {settings.region_url}: over plain "
+                "http the one-time token would cross the network readable; nothing was sent"
+            )
+        return IdentityResult(
+            f"chain key {chain_id or '(new)'}; {settings.region_url} is plain http: no client "
+            "certificate (the region trusts workstation.pub as its administrator installs it)"
+        )
     key = tls_key(applier)
     now = dt.datetime.now(dt.UTC)
-    problem = certificate_problem(applier, key, workstation, chain_id, now)
+    problem = certificate_problem(applier, key, workstation, chain_id, now, settings)
     if problem is None:
         cert = load_pem_cert(applier.path(TLS_CERT).read_bytes())
         assert cert is not None  # checked by certificate_problem
@@ -209,7 +264,12 @@ async def establish(settings: Settings, applier: Applier) -> IdentityResult:
     applier.write(
         TLS_CERT, done.certificate, mode=0o640, owner=READABLE, summary=f"until {done.not_after}"
     )
-    record = {"workstation": workstation, "key_id": done.key_id, "not_after": done.not_after}
+    record = {
+        "workstation": workstation,
+        "key_id": done.key_id,
+        "not_after": done.not_after,
+        "region_url": settings.region_url,
+    }
     applier.write(
         ENROLLMENT, (json.dumps(record, indent=2) + "\n").encode(), mode=0o640, owner=READABLE
     )
