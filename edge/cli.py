@@ -13,9 +13,9 @@ from agent import outbox
 from drivers.registry import default_registry
 from edge import __version__, demo, devices_cli, jsonlog, parse, records, runner, simulate
 from edge.alerts.cli import add_command as add_alerts_command
-from edge.alerts.config import checked_key
 from edge.app import App
 from edge.config import Config, check_data_dir, load, resolve_path
+from edge.config_check import check_config
 from edge.console_cli import add_command as add_console_command
 from edge.devices import resolve_drivers
 from edge.errors import EdgeError
@@ -34,10 +34,9 @@ def _load_checked(path_arg: str | None) -> tuple[Config, str]:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    config, source = _load_checked(args.path or args.config)
-    check_data_dir(config, source)
-    if config.alerts is not None:
-        checked_key(config.alerts, {s.name: s.kind for s in config.sinks}, source)
+    path = resolve_path(args.path or args.config)
+    config, source = load(path), str(path)
+    check_config(config, default_registry, source)
     print(
         f"{source}: ok (workstation {config.workstation.id}, {len(config.devices)} devices, "
         f"{len(config.sinks)} sinks)"

@@ -4,21 +4,23 @@ The written config starts from the one already there (sections provisioning does
 such as [alerts] or [retention], and devices it did not find, are kept), then sets the
 workstation, the API address, every confirmed device by its stable path (a device already
 configured at that path keeps its name and options) and the regional sinks. It is checked by
-the code behind `midas-edge config check` before anything is written; identical content is
-not rewritten, and a differing old file is kept as `config.toml.<UTC time>.bak`.
+the function behind `midas-edge config check` (drivers, data dir, alert list key and fetch
+sink; paths under --root staged) before anything is written; identical content is not
+rewritten, and a differing old file is kept as `config.toml.<UTC time>.bak`.
 """
 
 from __future__ import annotations
 
 import copy
 import tomllib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
 from drivers.registry import Registry
 from edge.config import Config, from_mapping
-from edge.devices import resolve_drivers
+from edge.config_check import check_config
 from edge.errors import EdgeError
 from provisioning.changes import Applier
 from provisioning.discover import Found
@@ -116,11 +118,19 @@ def desired(settings: Settings, found: list[Found], existing: dict[str, Any]) ->
     return data
 
 
-def validate(data: dict[str, Any], registry: Registry, source: str) -> Config:
-    """The config `midas-edge config check` would accept; ProvisioningError otherwise."""
+def validate(
+    data: dict[str, Any],
+    registry: Registry,
+    source: str,
+    *,
+    where: Callable[[str], Path] = Path,
+    data_dir: bool = False,
+) -> Config:
+    """The config `midas-edge config check` would accept (its very checks, `check_config`,
+    with paths mapped by `where`); ProvisioningError otherwise."""
     try:
         config = from_mapping(data, source)
-        resolve_drivers(config, registry, source)
+        check_config(config, registry, source, where=where, data_dir=data_dir)
     except EdgeError as exc:
         raise ProvisioningError(f"the config would not pass `config check`: {exc}") from None
     return config
@@ -143,7 +153,13 @@ def configure(
     target = PurePosixPath(settings.config_path)
     existing, note = read_existing(applier.path(target))
     data = desired(settings, found, existing)
-    config = validate(data, registry, str(target))
+
+    def where(path: str) -> Path:
+        return applier.path(path) if path.startswith("/") else Path(path)
+
+    # The data dir is checked once it exists (the install step creates it on a new system).
+    has_data_dir = not applier.dry_run and where(settings.data_dir).is_dir()
+    config = validate(data, registry, str(target), where=where, data_dir=has_data_dir)
     owner = ("root", SERVICE_GROUP)
     applier.directory(target.parent, mode=CONFIG_DIR_MODE, owner=owner)
     text = dumps(data, HEADER).encode()
