@@ -42,6 +42,7 @@ class _Raw(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     drivers: list[str] = msgspec.field(default_factory=list)
     alternatives: list[str] = msgspec.field(default_factory=list)
     options: dict[str, Any] = msgspec.field(default_factory=dict)
+    needs_answer: bool = False
 
 
 class _File(msgspec.Struct, forbid_unknown_fields=True):
@@ -74,6 +75,9 @@ class CatalogEntry:
     drivers: tuple[str, ...] = ()
     alternatives: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    # Matched by a class any serial device has (a modem's too): opening it proves nothing,
+    # only a family's answer or the technician's word confirms it.
+    needs_answer: bool = False
 
     @property
     def supported(self) -> bool:
@@ -137,8 +141,13 @@ def _entry(raw: _Raw, where: str) -> CatalogEntry:
         raise bad("kind", "one of " + ", ".join(k.value for k in DeviceKind)) from None
     if (raw.family is None) == (raw.unsupported is None):
         raise bad("family", "either a driver family or an `unsupported` reason")
-    if raw.unsupported is not None and (raw.node or raw.options or raw.alternatives):
-        raise bad("unsupported", "no node, options or alternatives for an unsupported device")
+    if raw.unsupported is not None and (
+        raw.node or raw.options or raw.alternatives or raw.needs_answer
+    ):
+        raise bad(
+            "unsupported",
+            "no node, options, alternatives or needs_answer for an unsupported device",
+        )
     try:
         node = DeviceClass(raw.node) if raw.node is not None else None
     except ValueError:
@@ -169,6 +178,7 @@ def _entry(raw: _Raw, where: str) -> CatalogEntry:
         drivers=tuple(raw.drivers),
         alternatives=tuple(raw.alternatives),
         options=dict(raw.options),
+        needs_answer=raw.needs_answer,
     )
     if entry.vendor_id is None and entry.specificity()[3] == 0:
         raise bad("vendor_id", "a vendor_id or an interface criterion to match on")

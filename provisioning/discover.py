@@ -6,13 +6,17 @@ node of ours, such as SDK-only readers), cameras (`/dev/v4l/by-id/*-video-index0
 keyboard-wedge inputs (`/dev/input/by-id/*-event-kbd`) and PC/SC readers when pcscd runs. Each
 is matched against the catalog, then confirmed: a family with a handshake of its own must
 answer it (`probe()`); a family that only listens (RTE readers, keyboards, cameras) is
-confirmed by opening the device with its driver, and its first read comes in the self-test.
+confirmed by opening the device with its driver, and its first read comes in the self-test,
+except on a catalog match any serial device meets (`needs_answer`): opening it proves
+nothing, so it stays "unconfirmed" until the technician says what it is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
 import logging
 import os
 import shutil
@@ -38,6 +42,7 @@ _SERIAL_NODES = ("ttyACM", "ttyUSB")
 _NODE_SCANS = frozenset(
     {DeviceClass.TTY_ACM, DeviceClass.TTY_USB, DeviceClass.INPUT, DeviceClass.VIDEO}
 )
+USABLE = frozenset({"confirmed", "kept"})
 
 
 @dataclass
@@ -50,9 +55,17 @@ class Found:
     ids: UsbIds | None = None
     entry: CatalogEntry | None = None
     family: str | None = None  # the confirmed driver family
-    status: str = "unmatched"  # unmatched | unsupported | confirmed | no answer
-    how: str = ""  # "answers" (a handshake) or "opens"
+    # unmatched | unsupported | no driver | no answer | unconfirmed (opens, says nothing of
+    # itself) | confirmed | kept (configured, held by the running daemon or silent now)
+    status: str = "unmatched"
+    how: str = ""  # "answers" (a handshake), "opens", "technician", "given", why it was kept
     options: dict[str, Any] = field(default_factory=dict)
+    candidate: str | None = None  # the family that opened an unconfirmed device
+
+    @property
+    def usable(self) -> bool:
+        """Whether it goes into the config, the units and the udev rules."""
+        return self.status in USABLE
 
     def describe(self) -> str:
         ids = f"{self.ids.vendor_id}:{self.ids.product_id}" if self.ids else "no USB ids"
@@ -76,6 +89,7 @@ class Found:
             "family": self.family,
             "status": self.status,
             "confirmed_by": self.how or None,
+            "candidate": self.candidate,
             "unsupported": self.entry.unsupported if self.entry else None,
         }
 
@@ -257,10 +271,31 @@ async def confirm(found: Found, registry: Registry, path: str) -> None:
             return
     for family, cls in listening[:1]:
         if await opens(cls, path, entry.options):
-            found.family, found.how, found.status = family, "opens", "confirmed"
-            found.options = dict(entry.options)
+            found.how, found.options = "opens", dict(entry.options)
+            if entry.needs_answer:  # any serial device opens: the technician must say
+                found.status, found.candidate = "unconfirmed", family
+            else:
+                found.family, found.status = family, "confirmed"
             return
     found.status = "no answer"
+
+
+def in_use(path: str) -> bool:
+    """Whether another process holds the serial port at `path` (as the daemon does: pyserial's
+    exclusive lock, or a node that answers busy)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        return exc.errno == errno.EBUSY
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing drops the lock it took
+    return False
 
 
 @dataclass
@@ -272,7 +307,8 @@ class Discovery:
 
     @property
     def confirmed(self) -> list[Found]:
-        return [f for f in self.found if f.status == "confirmed"]
+        """What goes into the config: confirmed, and configured devices kept."""
+        return [f for f in self.found if f.usable]
 
 
 async def discover(

@@ -37,7 +37,7 @@ class InstallResult:
 
 def device_rules(config: Config, found: list[Found]) -> tuple[list[DeviceRule], list[str]]:
     """A udev rule for each configured device discovery confirmed with a node; notes."""
-    by_url = {f.url: f for f in found if f.status == "confirmed"}
+    by_url = {f.url: f for f in found if f.usable}
     rules: list[DeviceRule] = []
     notes = []
     for device in config.devices:
@@ -62,9 +62,7 @@ def device_rules(config: Config, found: list[Found]) -> tuple[list[DeviceRule], 
 
 def _classes(found: list[Found]) -> set[DeviceClass]:
     return {
-        f.entry.node
-        for f in found
-        if f.status == "confirmed" and f.entry is not None and f.entry.node is not None
+        f.entry.node for f in found if f.usable and f.entry is not None and f.entry.node is not None
     }
 
 

@@ -1,45 +1,51 @@
-"""`midas-edge provision`: discover, configure, install, identity, self-test, report.
+"""`midas-edge provision`: discover, configure, install, identity, service, self-test, report.
 
 The steps run in that order: the install step creates the service account that owns the keys
-the identity step writes (the config's owner is set as soon as the account exists). Each step
-prints its progress, every change (or, with --dry-run, every change it would make) and a
-verdict: ok (nothing to do), changed, skipped or failed. A failed step stops the steps that
-need it. Running it again on a provisioned workstation changes nothing and says so.
+the identity step writes (the config's owner is set as soon as the account exists); the
+service is started (or restarted when what it runs on changed) once its keys and certificate
+are there. Each step prints its progress, every change (or, with --dry-run, every change it
+would make) and a verdict: ok (nothing to do), changed, skipped or failed. A failed step stops
+the steps that need it. Running it again on a provisioned workstation changes nothing and
+says so; the self-test then runs only if something it depends on changed (`--self-test`).
+
+On a system run by systemd the self-test checks the running service through its local API;
+under --root, or without systemd, it runs the daemon in this process on the written config.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from drivers.registry import Registry, default_registry
 from edge.config import Config
+from edge.errors import EdgeError
 from provisioning.catalog import Catalog
 from provisioning.changes import Applier, Verdict
-from provisioning.configure import configure
+from provisioning.choose import choose
+from provisioning.configure import configure, read_existing
 from provisioning.discover import Discovery, discover
 from provisioning.errors import ProvisioningError
 from provisioning.identity import establish
 from provisioning.install import install
 from provisioning.report import Report, StepResult
+from provisioning.rerun import basis, last_passed
 from provisioning.safefile import write_file
 from provisioning.selftest import run_selftest
+from provisioning.selftest_service import run_service_selftest
+from provisioning.service import bring_up, systemd_running
 from provisioning.settings import Settings, ask_missing, check
-from provisioning.system import (
-    REPORT_JSON,
-    REPORT_TEXT,
-    SERVICE_GROUP,
-    SERVICE_USER,
-    UNIT_NAME,
-)
+from provisioning.system import REPORT_JSON, REPORT_TEXT, SERVICE_GROUP, SERVICE_USER
 from provisioning.ui import Console
 
-STEPS = 5
+STEPS = 6
 REPORT_MODE = 0o640
+VIA_SERVICE = "the running service (its local API)"
+VIA_DAEMON = "a daemon started by provisioning"
+# Steps whose changes the running service must be restarted for.
+_RESTART_FOR = frozenset({"configure", "install", "identity"})
 
 
 @dataclass
@@ -49,6 +55,7 @@ class Machine:
     registry: Registry = default_registry
     catalog: Catalog | None = None
     usb_backend: object | None = None
+    systemd: bool | None = None  # None: whether systemd runs this system
 
 
 class _Run:
@@ -76,7 +83,7 @@ class _Run:
         result = StepResult(name, Verdict.OK, "")
         try:
             result.summary = await body()
-        except ProvisioningError as exc:
+        except (ProvisioningError, EdgeError) as exc:
             result.verdict, result.summary = Verdict.FAILED, str(exc)
             result.hints.append(f"{name}: {exc}")
         except OSError as exc:  # a file the system refuses: root needed, a read-only disk
@@ -101,23 +108,20 @@ class _Run:
         self.console.verdict(name, Verdict.SKIPPED.value, why)
         self.report.steps.append(StepResult(name, Verdict.SKIPPED, why))
 
-
-def _choose(found: Discovery, console: Console, settings: Settings) -> None:
-    for item in found.confirmed:
-        if item.url in settings.exclude:
-            continue
-        if not console.confirm(f"use {item.url} ({item.family}) on this workstation?"):
-            settings.exclude.append(item.url)
+    @property
+    def restart_needed(self) -> bool:
+        return any(s.changes for s in self.report.steps if s.name in _RESTART_FOR)
 
 
-def _service_active() -> bool:
-    tool = shutil.which("systemctl")
-    if tool is None or not Path("/run/systemd/system").is_dir():
-        return False
-    result = subprocess.run(  # noqa: S603  # systemctl by its full path, no shell
-        [tool, "is-active", "--quiet", UNIT_NAME], check=False, timeout=30
-    )
-    return result.returncode == 0
+def _configured(applier: Applier, settings: Settings) -> dict[str, str]:
+    """url -> driver of the enabled devices of the config already there."""
+    existing, _ = read_existing(applier.path(PurePosixPath(settings.config_path)))
+    devices = existing.get("devices", [])
+    return {
+        str(d.get("url")): str(d.get("driver"))
+        for d in (devices if isinstance(devices, list) else [])
+        if isinstance(d, dict) and d.get("enabled", True) is not False
+    }
 
 
 def _write_report(run: _Run, data_dir: Path) -> None:
@@ -139,15 +143,19 @@ async def provision(settings: Settings, console: Console, machine: Machine | Non
     catalog = machine.catalog or Catalog.load()
     found = Discovery()
     config: Config | None = None
+    data_dir = run.applier.path(PurePosixPath(settings.data_dir))
+    systemd = machine.systemd if machine.systemd is not None else systemd_running()
+    via = VIA_SERVICE if settings.root is None and systemd else VIA_DAEMON
 
     async def step_discover() -> str:
         nonlocal found
         found = await discover(catalog, machine.registry, settings.root, machine.usb_backend)
+        configured = _configured(run.applier, settings)
         run.applier.notes += found.notes
+        run.applier.notes += choose(found, settings, console, machine.registry, configured)
         for item in found.found:
-            how = f" ({item.family}, {item.how})" if item.family else ""
+            how = f" ({item.family or item.candidate}, {item.how})" if item.how else ""
             console.detail(f"{item.describe()}: {item.status}{how}")
-        _choose(found, console, settings)
         run.report.hardware = [f.as_dict() for f in found.found]
         silent = [f.url for f in found.found if f.status == "no answer"]
         if silent:
@@ -174,16 +182,29 @@ async def provision(settings: Settings, console: Console, machine: Machine | Non
     async def step_identity() -> str:
         return (await establish(settings, run.applier)).summary
 
-    async def step_selftest() -> str:
+    async def step_service() -> str:
+        return bring_up(run.applier, run.restart_needed)
+
+    async def step_selftest(tested_on: str) -> str:
         assert config is not None
-        results = await run_selftest(config, console, machine.registry, settings.root)
+        try:
+            if via == VIA_SERVICE:
+                results = await run_service_selftest(config, console)
+            else:
+                results = await run_selftest(config, console, machine.registry, settings.root)
+        finally:  # whatever the daemon run as root created goes to the service account
+            if via == VIA_DAEMON:
+                run.applier.chown_tree(
+                    PurePosixPath(settings.data_dir), (SERVICE_USER, SERVICE_GROUP)
+                )
         run.report.checks = results
-        run.applier.chown_tree(PurePosixPath(settings.data_dir), (SERVICE_USER, SERVICE_GROUP))
         failed = [r.name for r in results if r.ok is False]
+        passed_at = None if failed else run.report.started_at
+        run.report.self_test = {"via": via, "basis": tested_on, "passed_at": passed_at}
         if failed:
             raise ProvisioningError("failed: " + ", ".join(failed))
         passed = len([r for r in results if r.ok])
-        return f"{passed} checks passed, {len(results) - passed} skipped"
+        return f"{passed} checks passed, {len(results) - passed} skipped, through {via}"
 
     await run.step("discover", "USB serial, USB, cameras, inputs, PC/SC", step_discover)
     ok = await run.step("configure", "write the config", step_configure)
@@ -192,17 +213,31 @@ async def provision(settings: Settings, console: Console, machine: Machine | Non
         run.skip("identity", "an earlier step failed")
     else:
         ok = await run.step("identity", "keys and enrollment", step_identity)
+    if not ok:
+        run.skip("service", "an earlier step failed")
+    elif settings.root is not None:
+        run.skip("service", "staged under --root: the service starts when the system boots")
+    elif not systemd:
+        run.skip("service", "systemd does not run this system: start it with `midas-edge run`")
+    else:
+        ok = await run.step("service", "start it, or restart it on what changed", step_service)
+    version = run.report.versions.get("midas-edge", "")
+    tested_on = basis(run.applier, settings, version) if ok and not settings.dry_run else ""
+    last = last_passed(data_dir) if tested_on else None
+    if last is not None and last.basis == tested_on:  # kept for the next run, if it does not run
+        run.report.self_test = {"via": None, "basis": tested_on, "passed_at": last.passed_at}
+    else:
+        last = None
     if settings.dry_run:
         run.skip("self-test", "dry run")
     elif settings.selftest == "never":
         run.skip("self-test", "--self-test never")
     elif not ok:
         run.skip("self-test", "an earlier step failed")
-    elif settings.root is None and _service_active():
-        run.skip("self-test", f"{UNIT_NAME} is running: `midas-edge doctor` checks it")
+    elif last is not None and settings.selftest == "changed":
+        run.skip("self-test", f"nothing changed since {last.passed_at}, when it passed")
     else:
-        await run.step("self-test", "start the daemon and check it", step_selftest)
-    data_dir = run.applier.path(PurePosixPath(settings.data_dir))
+        await run.step("self-test", f"through {via}", lambda: step_selftest(tested_on))
     if not settings.dry_run and data_dir.is_dir():
         _write_report(run, data_dir)
     console.say()

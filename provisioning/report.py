@@ -65,6 +65,9 @@ class Report:
     steps: list[StepResult] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=versions)
+    # How the self-test ran ("via": the running service or an in-process daemon), on what
+    # ("basis", `provisioning.rerun`) and when it last passed on it ("passed_at").
+    self_test: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +91,7 @@ class Report:
             "hardware": self.hardware,
             "steps": [s.as_dict() for s in self.steps],
             "checks": [c.as_dict() for c in self.checks],
+            "self_test": self.self_test,
         }
 
     def to_json(self) -> bytes:
@@ -115,6 +119,8 @@ class Report:
             lines.append(f"  {step.name}: {step.verdict.value}, {step.summary}")
             lines += [f"    note: {n}" for n in step.notes]
         lines += ["", "checks:"]
+        if self.self_test.get("via"):
+            lines.append(f"  (self-test through {self.self_test['via']})")
         for check in self.checks:
             mark = {True: "passed", False: "FAILED", None: "skipped"}[check.ok]
             lines.append(f"  {mark:8} {check.name}: {check.detail}")

@@ -14,6 +14,10 @@ defaults are what the other two gave (or the built-in defaults). The answers fil
     [devices]
     names = { "/dev/serial/by-id/usb-..." = "passport-reader" }
     exclude = ["/dev/v4l/by-id/usb-...-video-index0"]
+    given = ["rs232-reader=/dev/ttyS0:mrz-rte"]   # NAME=PATH:DRIVER, used as said
+
+The enrollment token may also come from `--enroll-token-file` or `MIDAS_EDGE_ENROLL_TOKEN`,
+so that it shows in no process list.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class _Nas(msgspec.Struct, forbid_unknown_fields=True):
 class _Devices(msgspec.Struct, forbid_unknown_fields=True):
     names: dict[str, str] = msgspec.field(default_factory=dict)
     exclude: list[str] = msgspec.field(default_factory=list)
+    given: list[str] = msgspec.field(default_factory=list)
 
 
 class _Answers(msgspec.Struct, forbid_unknown_fields=True):
@@ -84,11 +89,24 @@ class Settings:
     nas_dependency: str = "requires"
     names: dict[str, str] = field(default_factory=dict)
     exclude: list[str] = field(default_factory=list)
+    given: list[str] = field(default_factory=list)  # NAME=PATH:DRIVER
     ip_allow: list[str] = field(default_factory=list)
     root: Path | None = None
     dry_run: bool = False
     interactive: bool = False
-    selftest: str = "always"  # always | changed | never
+    selftest: str = "changed"  # always | changed | never
+
+
+def read_token(path: Path) -> str:
+    """The enrollment token from a file (its first line); ProvisioningError naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProvisioningError(f"{path}: the enrollment token cannot be read ({exc})") from None
+    token = (text.strip().splitlines() or [""])[0].strip()
+    if not token:
+        raise ProvisioningError(f"{path}: no enrollment token in it")
+    return token
 
 
 def read_answers(path: Path) -> dict[str, Any]:
@@ -117,6 +135,7 @@ def read_answers(path: Path) -> dict[str, Any]:
         "nas_dependency": answers.nas.dependency,
         "names": answers.devices.names or None,
         "exclude": answers.devices.exclude or None,
+        "given": answers.devices.given or None,
         "ip_allow": answers.ip_allow or None,
     }
     return {k: v for k, v in values.items() if v is not None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
@@ -23,6 +24,8 @@ class Console:
     out: TextIO
     inp: Lines | None = None
     interactive: bool = False
+    # Reads a secret without echoing it (getpass on a terminal); None: from `inp` like the rest.
+    hidden: Callable[[str], str] | None = None
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -50,12 +53,20 @@ class Console:
     def ask(self, question: str, default: str, *, secret: bool = False) -> str:
         """The answer, or `default` when not interactive, on an empty line or at end of input.
 
-        A `secret` default is not shown (an enrollment token stays off the screen).
+        A `secret` is read without echo where `hidden` can, and its default is not shown (an
+        enrollment token stays off the screen).
         """
         if not self.interactive or self.inp is None:
             return default
         shown = f" [{'given, Enter keeps it' if secret else default}]" if default else ""
-        print(f"? {question}{shown}: ", end="", file=self.out, flush=True)
+        prompt = f"? {question}{shown}: "
+        if secret and self.hidden is not None:
+            try:
+                return self.hidden(prompt).strip() or default
+            except EOFError:
+                self.say()
+                return default
+        print(prompt, end="", file=self.out, flush=True)
         line = self.inp.readline()
         if not line:
             self.say()

@@ -96,8 +96,8 @@ async def test_tokens_expire_name_their_workstation_and_survive_bad_requests(
     region: RegionServer,
 ) -> None:
     key = Ed25519PrivateKey.generate()
-    expired = region.token(valid_s=0.001)
-    await asyncio.sleep(0.01)
+    # Issued two hours ago for one hour: expired an hour ago by the receiver's own clock.
+    expired = TokenStore(region.region.tokens_path).issue("ws-1", time.time() - 7200, 3600)
     with pytest.raises(EnrollError) as late:
         await _enroll(region, expired, "ws-1", key)
     assert late.value.reason == "token_expired"
@@ -196,7 +196,9 @@ def test_redeem_is_atomic_with_the_callers_checks(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="ws-1"):
         store.redeem(token, 1001.0, refuse)
-    assert store.redeem(token, 1001.0, lambda ws: ws) == "ws-1"
+    with pytest.raises(TokenError, match="token_expired"):
+        store.redeem(token, 1060.0, lambda ws: ws)  # issued at 1000 for 60 s: over at 1060
+    assert store.redeem(token, 1059.999, lambda ws: ws) == "ws-1"
     with pytest.raises(TokenError, match="token_used"):
         store.redeem(token, 1002.0, lambda ws: ws)
     assert token.split(".")[1].encode() not in (tmp_path / "t.db").read_bytes()

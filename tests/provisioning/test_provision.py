@@ -108,13 +108,16 @@ async def test_provision_discovers_enrolls_installs_and_self_tests(tmp_path: Pat
         # The report, in the data dir.
         saved = json.loads((data / "provision-report.json").read_text())
         assert saved["result"] == "ok" and saved["workstation"] == WORKSTATION
+        assert saved["self_test"]["via"] == "a daemon started by provisioning"
+        assert saved["self_test"]["passed_at"] == report.started_at
         assert len(saved["hardware"]) == 4
         text = (data / "provision-report.txt").read_text()
         assert "result: OK" in text and "test record reached regional-server" in text
 
-        # A second run (no token needed any more) changes nothing and says so.
+        # A second run (no token needed any more, the self-test at its default) changes
+        # nothing and says so: the self-test is not run again, no record is added.
         before = snapshot(root, RUN_OUTPUTS)
-        again = await b.provision(selftest="never")
+        again = await b.provision()
         assert again.ok, b.outputs[-1]
         assert not again.changed
         assert {s.name: s.verdict for s in again.steps} == {
@@ -122,10 +125,27 @@ async def test_provision_discovers_enrolls_installs_and_self_tests(tmp_path: Pat
             "configure": Verdict.OK,
             "install": Verdict.OK,
             "identity": Verdict.OK,
+            "service": Verdict.SKIPPED,
             "self-test": Verdict.SKIPPED,
         }
+        skipped = next(s for s in again.steps if s.name == "self-test")
+        assert skipped.summary == (f"nothing changed since {report.started_at}, when it passed")
         assert "nothing needed changing" in b.outputs[-1]
         assert snapshot(root, RUN_OUTPUTS) == before
+        assert [r.seq for r in (await b.storage.records(WORKSTATION, 0, 10)).records] == [1]
+        assert json.loads((data / "provision-report.json").read_text())["self_test"] == {
+            "via": None,
+            "basis": saved["self_test"]["basis"],
+            "passed_at": report.started_at,
+        }
+
+        # Something the self-test depends on changes: it runs again.
+        config_path = root / "etc/midas-edge/config.toml"
+        config_path.write_text(config_path.read_text() + "\n[retention]\ndelivered_days = 9.0\n")
+        changed = await b.provision()
+        assert changed.ok, b.outputs[-1]
+        assert {s.name: s.verdict for s in changed.steps}["self-test"] is Verdict.OK
+        assert [r.seq for r in (await b.storage.records(WORKSTATION, 0, 10)).records] == [1, 2]
 
         # A dry run with another NAS setting shows the config diff and writes nothing.
         everything = snapshot(root)
