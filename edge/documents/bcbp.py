@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 
-from edge.documents.bcbp_dates import flight_iso, issue_from_raw
+from edge.documents.bcbp_dates import flight_days, issue_from_raw, remember_flight
 from edge.documents.bcbp_encode import encode_bcbp
 from edge.documents.bcbp_fields import (
     CONDITIONAL_HEADER_LENGTH,
@@ -28,11 +28,15 @@ from edge.documents.bcbp_fields import (
     HEADER_LENGTH,
     ITEM_6_OFFSET,
     LATEST_VERSION,
+    LEG_KEYS,
     LEG_LENGTH,
+    MAX_SIZE,
     REPEATED_LAYOUT,
+    REPEATED_READERS,
     SECURITY_HEADER_LENGTH,
     SECURITY_MARKER,
     UNIQUE_LAYOUT,
+    UNIQUE_READERS,
     Layout,
 )
 from edge.documents.result import Check, Issue, ParseResult
@@ -44,24 +48,16 @@ FORMAT = "bcbp"
 
 _HEX_DIGITS = "0123456789ABCDEFabcdef"
 _HEX2: dict[str, int] = {a + b: int(a + b, 16) for a in _HEX_DIGITS for b in _HEX_DIGITS}
+# Bytes other than printable ASCII become NUL, which one memchr then finds: about half the cost
+# of `str.isprintable`, which looks each character up in the Unicode tables.
+_UNPRINTABLE_TO_NUL = bytes(c if 0x20 <= c <= 0x7E else 0 for c in range(256))
 _LEG_COUNTS = {"1": 1, "2": 2, "3": 3, "4": 4}
 _ITEM_6_END = ITEM_6_OFFSET + 2
+_ITEM_6 = slice(ITEM_6_OFFSET, _ITEM_6_END)
+_NOT_A_SIZE = MAX_SIZE + 1  # for a size that is not hexadecimal: more than any item 6 holds
 
 
-def _fields_by_size(layout: Layout) -> tuple[Layout | None, ...]:
-    """Per item size up to the full one: the fields it holds whole; None when it cuts one."""
-    return tuple(
-        None
-        if any(s < size < e for _, s, e in layout)
-        else tuple(field for field in layout if field[2] <= size)
-        for size in range(layout[-1][2] + 1)
-    )
-
-
-_UNIQUE_BY_SIZE = _fields_by_size(UNIQUE_LAYOUT)
-_REPEATED_BY_SIZE = _fields_by_size(REPEATED_LAYOUT)
-_UNIQUE_FULL = len(_UNIQUE_BY_SIZE) - 1
-_REPEATED_FULL = len(_REPEATED_BY_SIZE) - 1
+_PNR, _FROM, _TO, _CARRIER, _FLIGHT, _DAY, _COMPARTMENT, _SEAT, _SEQUENCE, _STATUS = LEG_KEYS
 _CHECKS_FAILED = {
     dates: {
         "structure": Check.FAILED,
@@ -121,13 +117,13 @@ def _parse(
     n = len(text)
     if n == 0:
         raise _Malformed("too_short", "the input is empty", 0)
-    if not (text.isascii() and text.isprintable()):
+    if not text.isascii() or 0 in text.encode().translate(_UNPRINTABLE_TO_NUL):
         at = next(i for i, ch in enumerate(text) if not " " <= ch <= "~")
         raise _Malformed("non_printable", "character outside printable ASCII", at)
     if text[0] != FORMAT_CODE:
         raise _Malformed("bad_format_code", "the format code is not 'M'", 0)
     fields["format_code"] = FORMAT_CODE
-    declared = _LEG_COUNTS.get(text[1]) if n > 1 else None
+    declared = _LEG_COUNTS.get(text[1:2])
     if declared is None:
         raise _Malformed("bad_leg_count", "the number of legs is not a digit 1-4", 1)
     fields["number_of_legs"] = declared
@@ -143,18 +139,16 @@ def _parse(
     fields["legs"] = legs
     version: int | None = None
     issued: date | None = None
+    days = flight_days(scan, None)
     pos = HEADER_LENGTH
     for index in range(declared):
-        if n - pos < LEG_LENGTH or (text[pos] == SECURITY_MARKER and _is_security(text, pos)):
-            _missing_leg(text, pos, declared, index)
         x = text[pos : pos + LEG_LENGTH]
-        size = _HEX2.get(x[ITEM_6_OFFSET:_ITEM_6_END])
-        if size is None:
-            raise _Malformed(
-                "bad_size_field",
-                f"item 6 (variable size) of leg {index + 1} is not two hexadecimal digits",
-                pos + ITEM_6_OFFSET,
-            )
+        try:
+            size = _HEX2[x[_ITEM_6]]
+        except KeyError:  # short, or no hexadecimal item 6
+            size = _item_6(text, pos, declared, index)
+        if x[0] == SECURITY_MARKER:  # perhaps a security section where a leg should be
+            size = _item_6(text, pos, declared, index)
         start = pos + LEG_LENGTH
         end = start + size
         if end > n:
@@ -168,41 +162,50 @@ def _parse(
             version, block, start = _conditional_header(text, start, end, fields, warnings)
             if "date_of_issue_of_boarding_pass" in fields:
                 issued = _issue(text, block, scan, fields, errors)
-        raw_day = x[DATE_OF_FLIGHT_OFFSET : DATE_OF_FLIGHT_OFFSET + 3]
-        iso = flight_iso(raw_day, scan, issued)
+                days = flight_days(scan, issued)
+        raw_day = x[_DAY]
+        try:
+            iso: str | None = days[raw_day]
+        except KeyError:
+            iso = remember_flight(days, raw_day, scan, issued)
         # LEG_FIELDS spelled out: a dict display is markedly faster than a loop over the table.
         leg: dict[str, Any] = {
-            "operating_carrier_pnr": x[0:7].strip(),
-            "from_airport": x[7:10].strip(),
-            "to_airport": x[10:13].strip(),
-            "operating_carrier_designator": x[13:16].strip(),
-            "flight_number": x[16:21].strip(),
+            "operating_carrier_pnr": x[_PNR].strip(),
+            "from_airport": x[_FROM].strip(),
+            "to_airport": x[_TO].strip(),
+            "operating_carrier_designator": x[_CARRIER].strip(),
+            "flight_number": x[_FLIGHT].strip(),
             "date_of_flight": iso,
             "date_of_flight_julian": raw_day,
-            "compartment_code": x[24:25].strip(),
-            "seat_number": x[25:29].strip(),
-            "check_in_sequence_number": x[29:34].strip(),
-            "passenger_status": x[34:35].strip(),
+            "compartment_code": x[_COMPARTMENT].strip(),
+            "seat_number": x[_SEAT].strip(),
+            "check_in_sequence_number": x[_SEQUENCE].strip(),
+            "passenger_status": x[_STATUS].strip(),
         }
         legs.append(leg)
         if iso is None:
             del leg["date_of_flight"]
             errors.append(_bad_day(raw_day, "the date of flight", pos + DATE_OF_FLIGHT_OFFSET))
         if start < end:
-            # Item 17 and its fields, inline: this runs for most legs of most passes.
-            item17 = _HEX2.get(text[start : start + 2]) if end - start >= 2 else None
+            # Item 17 and its fields, inline: this runs for most legs of most passes. A size
+            # that is not hexadecimal, or read past `end`, makes the block overrun item 6.
+            try:
+                item17 = _HEX2[text[start : start + 2]]
+            except KeyError:
+                item17 = _NOT_A_SIZE
             block = start + 2
-            if item17 is None or block + item17 > end:
+            stop = block + item17
+            if stop > end:
                 _bad_item_17(text, start, end, index + 1)
-            whole = _REPEATED_BY_SIZE[item17] if item17 <= _REPEATED_FULL else None
-            if whole is None:
+            reader = REPEATED_READERS[item17]
+            if reader is None:
                 _odd_block(text, block, item17, REPEATED_LAYOUT, leg, version, index + 1, warnings)
             else:
-                chunk = text[block : block + item17]
-                for name, s, e in whole:
-                    leg[name] = chunk[s:e].strip()
-            if block + item17 < end:
-                leg["airline_individual_use"] = text[block + item17 : end]
+                chunk = text[block:stop]
+                for name, key in reader:
+                    leg[name] = chunk[key].strip()
+            if stop < end:
+                leg["airline_individual_use"] = text[stop:end]
         pos = end
     if pos < n:
         if text[pos] == SECURITY_MARKER:
@@ -261,26 +264,29 @@ def _conditional_header(
             f"item 10 declares {size} characters, item 6 of leg 1 leaves {end - block}",
             start + 2,
         )
-    whole = _UNIQUE_BY_SIZE[size] if size <= _UNIQUE_FULL else None
-    if whole is None:
+    reader = UNIQUE_READERS[size]
+    if reader is None:
         _odd_block(text, block, size, UNIQUE_LAYOUT, fields, version, 0, warnings)
     else:
         chunk = text[block : block + size]
-        for name, s, e in whole:
-            fields[name] = chunk[s:e].strip()
+        for name, key in reader:
+            fields[name] = chunk[key].strip()
     return version, block, block + size
 
 
-def _missing_leg(text: str, pos: int, declared: int, index: int) -> NoReturn:
-    """Raise why leg `index` + 1 cannot start at `pos`."""
-    if pos >= len(text) or text[pos] == SECURITY_MARKER:
+def _item_6(text: str, pos: int, declared: int, index: int) -> int:
+    """Item 6 of leg `index` + 1 at `pos`, or raise why that leg cannot be read there."""
+    n = len(text)
+    if pos >= n or (
+        text[pos] == SECURITY_MARKER and (n - pos < LEG_LENGTH or _is_security(text, pos))
+    ):
         # A security section, or a `^` where there is no room for a leg anyway.
         raise _Malformed(
             "leg_count_mismatch", f"{declared} legs declared, data found for {index}", pos
         )
-    raise _Malformed(
-        "truncated", f"the mandatory items of leg {index + 1} are cut short", len(text)
-    )
+    if n - pos < LEG_LENGTH:
+        raise _Malformed("truncated", f"the mandatory items of leg {index + 1} are cut short", n)
+    return _size(text, pos + ITEM_6_OFFSET, f"item 6 (variable size) of leg {index + 1}")
 
 
 def _bad_item_17(text: str, start: int, end: int, number: int) -> NoReturn:

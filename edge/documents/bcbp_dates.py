@@ -79,12 +79,27 @@ def julian(raw: str) -> int:
     return day if day <= 366 else 0
 
 
-@lru_cache(maxsize=4096)
 def flight_iso(raw: str, scan: date, issued: date | None) -> str | None:
     """ISO date of the flight on the three-digit Julian day `raw`; None when there is none."""
     day = julian(raw)
     found = flight_date(day, scan, issued) if day else None
     return None if found is None else found.isoformat()
+
+
+@lru_cache(maxsize=64)
+def flight_days(scan: date, issued: date | None) -> dict[str, str]:
+    """The flight dates met so far at one scan date and date of issue: three-digit Julian day
+    -> ISO date, filled by `remember_flight` (so never more than 366 entries). A parser looks a
+    leg's day up here, with one string hash, instead of in a cache keyed by all three."""
+    return {}
+
+
+def remember_flight(days: dict[str, str], raw: str, scan: date, issued: date | None) -> str | None:
+    """`flight_iso`, kept in `days` (the dict of `scan` and `issued`) when there is one."""
+    iso = flight_iso(raw, scan, issued)
+    if iso is not None:
+        days[raw] = iso
+    return iso
 
 
 @lru_cache(maxsize=4096)

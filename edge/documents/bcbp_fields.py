@@ -84,3 +84,29 @@ DATE_OF_FLIGHT_OFFSET: Final = dict((n, s) for n, s, _ in LEG_LAYOUT)["date_of_f
 DATE_OF_ISSUE_OFFSET: Final = dict((n, s) for n, s, _ in UNIQUE_LAYOUT)[
     "date_of_issue_of_boarding_pass"
 ]
+
+
+Reader = tuple[tuple[str, int | slice], ...]
+
+
+def field_key(start: int, end: int) -> int | slice:
+    """Subscript of a field: an index when it is one character (no new string), else a slice."""
+    return start if end - start == 1 else slice(start, end)
+
+
+def readers_by_size(layout: Layout) -> tuple[Reader | None, ...]:
+    """For each item size 0-255: (name, subscript) of the fields an item of that size holds;
+    None when the size cuts a field or runs past the last one."""
+    full = layout[-1][2]
+    return tuple(
+        None
+        if size > full or any(s < size < e for _, s, e in layout)
+        else tuple((name, field_key(s, e)) for name, s, e in layout if e <= size)
+        for size in range(MAX_SIZE + 1)
+    )
+
+
+UNIQUE_READERS: Final = readers_by_size(UNIQUE_LAYOUT)
+REPEATED_READERS: Final = readers_by_size(REPEATED_LAYOUT)
+# Subscripts of the mandatory items inside a leg's LEG_LENGTH characters, in LEG_FIELDS order.
+LEG_KEYS: Final = tuple(field_key(s, e) for _, s, e in LEG_LAYOUT)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge.documents.bcbp import encode_bcbp, parse_bcbp
-from edge.documents.bcbp_dates import flight_date, issue_date, julian_day
+from edge.documents.bcbp_dates import flight_date, flight_days, flight_iso, issue_date, julian_day
 from edge.documents.result import Check
 
 LEG: dict[str, Any] = {
@@ -198,3 +198,18 @@ def test_issue_date_property(scan: date, age: int, ahead: int) -> None:
     assert issue_date(issued.year % 10, julian_day(issued), scan) == issued
     flight = issued + timedelta(days=ahead)
     assert flight_date(julian_day(flight), scan, issued) == flight
+
+
+def test_flight_days_keep_only_days_that_exist_per_scan_date_and_issue() -> None:
+    scan, issued = date(2031, 6, 1), date(2031, 5, 30)  # 2031 has no day 366
+    days = ["001", "200", "365", "366", "367", "000", "12A", "200"]
+    for day in days:
+        parse_bcbp(make_pass(day), scan_date=scan)
+        parse_bcbp(make_pass(day, issue="1150"), scan_date=scan)
+    around, after = flight_days(scan, None), flight_days(scan, issued)
+    assert set(around) == set(after) == {"001", "200", "365"}
+    for day in around:
+        assert around[day] == flight_iso(day, scan, None)
+        assert after[day] == flight_iso(day, scan, issued)
+    # The same day, another year: the nearest to the scan date, or the first after the issue.
+    assert (around["001"], after["001"]) == ("2031-01-01", "2032-01-01")
