@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
+from prometheus_client import Counter
 
 from edge.alerts.index import Hit
 from edge.alerts.keeper import InForce, ListKeeper
@@ -66,12 +67,16 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     unverified: bool = False
 
 
-def evaluate(fields: Mapping[str, Any], in_force: InForce | None, now: float) -> Outcome:
-    """The outcome for a record's parsed fields against `in_force` (None: no list)."""
+def evaluate(
+    fields: Mapping[str, Any], in_force: InForce | None, now: float, *, unverified: bool = False
+) -> Outcome:
+    """The outcome for a record's parsed fields against `in_force` (None: no list);
+    `unverified` when the read's check digits failed."""
     keys = record_keys(fields)
+    listed = _list_facts(in_force, now)
     if keys.document is None and keys.person is None:
         reason = keys.person_reason if keys.person_reason == "no_birth_date" else "no_identifiers"
-        return _with_list(Outcome(verdict=NOT_CHECKED, reason=reason), in_force, now)
+        return Outcome(verdict=NOT_CHECKED, reason=reason, **listed)
     if in_force is None:
         return Outcome(verdict=NOT_CHECKED, reason="no_list")
     keyer, index = in_force.keyer, in_force.index
@@ -85,41 +90,48 @@ def evaluate(fields: Mapping[str, Any], in_force: InForce | None, now: float) ->
         hits += index.lookup(keyer.digest(keys.person))
     missing = keys.document_reason or keys.person_reason or None
     if not hits:
-        return _with_list(Outcome(verdict=NO_HIT, reason=missing, checked=checked), in_force, now)
+        return Outcome(
+            verdict=NO_HIT, reason=missing, checked=checked, unverified=unverified, **listed
+        )
     references = list(dict.fromkeys(Reference(h.category.label, h.ref) for h in hits))
     categories = list(dict.fromkeys(r.category for r in references))
-    outcome = Outcome(
-        verdict=HIT, reason=missing, checked=checked, categories=categories, references=references
+    return Outcome(
+        verdict=HIT,
+        reason=missing,
+        checked=checked,
+        categories=categories,
+        references=references,
+        unverified=unverified,
+        **listed,
     )
-    return _with_list(outcome, in_force, now)
 
 
-def _with_list(outcome: Outcome, in_force: InForce | None, now: float) -> Outcome:
+def _list_facts(in_force: InForce | None, now: float) -> dict[str, Any]:
+    """The `list_*` and `stale` fields of an outcome reached with `in_force`."""
     if in_force is None:
-        return outcome
+        return {}
     header = in_force.listed.header
-    return msgspec.structs.replace(
-        outcome,
-        list_version=header.version,
-        list_issued_at=header.issued_at,
-        list_expires_at=header.expires_at,
-        stale=in_force.stale(now),
-    )
+    return {
+        "list_version": header.version,
+        "list_issued_at": header.issued_at,
+        "list_expires_at": header.expires_at,
+        "stale": in_force.stale(now),
+    }
 
 
 def unverified(record: Record) -> bool:
     """Whether a check digit of the read failed (its identifiers may be misread)."""
-    return any(record.checks.get(name) == Check.FAILED for name in DIGIT_CHECKS)
+    checks = record.checks
+    if Check.FAILED not in checks.values():
+        return False
+    return any(checks.get(name) == Check.FAILED for name in DIGIT_CHECKS)
 
 
 def outcome_for(
     record: Record, fields: Mapping[str, Any], in_force: InForce | None, now: float
 ) -> Outcome:
     """`evaluate` for a record, marked `unverified` when its check digits failed."""
-    outcome = evaluate(fields, in_force, now)
-    if outcome.verdict != NOT_CHECKED and unverified(record):
-        return msgspec.structs.replace(outcome, unverified=True)
-    return outcome
+    return evaluate(fields, in_force, now, unverified=unverified(record))
 
 
 def check_of(outcome: Outcome) -> Check:
@@ -164,6 +176,8 @@ class AlertChecker:
         self._keeper = keeper
         self._metrics = metrics
         self._clock = clock
+        # The counter of each (verdict, stale): labels() costs more than the check's lookups.
+        self._counted: dict[tuple[str, bool], Counter] = {}
 
     def __call__(self, record: Record) -> Record:
         fields = fields_of(record)
@@ -175,5 +189,13 @@ class AlertChecker:
             # A check that fails must not lose the capture: it is stored, marked undetermined.
             log.exception("alert check failed", extra={"record_id": record.id})
             outcome = Outcome(verdict=NOT_CHECKED, reason="check_failed")
-        self._metrics.checks.labels(verdict=outcome.verdict, stale=str(outcome.stale).lower()).inc()
+        self._count(outcome)
         return annotate(record, outcome)
+
+    def _count(self, outcome: Outcome) -> None:
+        key = (outcome.verdict, outcome.stale)
+        counter = self._counted.get(key)
+        if counter is None:
+            counter = self._metrics.checks.labels(verdict=key[0], stale=str(key[1]).lower())
+            self._counted[key] = counter
+        counter.inc()

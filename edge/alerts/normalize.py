@@ -208,19 +208,40 @@ def person_keys(surname: str, given_names: str, birth_date: str) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
+def _text(fields: Mapping[str, Any], name: str) -> str:
+    value = fields.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _plain(value: str, pattern: re.Pattern[str]) -> str:
+    """`value` in upper case without what `pattern` matches; what the MRZ parser gives (upper
+    case ASCII letters and digits) is returned as it is, without a regular expression."""
+    if value.isalnum() and value.isascii() and value.isupper():
+        return value
+    return pattern.sub("", value.upper())
+
+
 def record_keys(fields: Mapping[str, Any]) -> Keys:
-    """The keys of a parsed document's fields (MRZ parser names), with why one is missing."""
+    """The keys of a parsed document's fields (MRZ parser names), with why one is missing.
 
-    def text(name: str) -> str:
-        value = fields.get(name)
-        return value if isinstance(value, str) else ""
-
-    document = document_key(text("issuing_country"), text("document_code"), text("document_number"))
-    born = text("birth_date_raw") or text("birth_date")
-    person = person_key(text("surname"), text("given_names"), born)
+    The same keys as `document_key` and `person_key` give; this is the capture path's form.
+    """
+    state = _plain(_text(fields, "issuing_country"), _NOT_LETTER)
+    state = _COUNTRY_ALIASES.get(state, state)
+    code = _text(fields, "document_code")
+    kind = _CLASS_BY_CODE.get(code[:1]) if code[:1].isupper() else None
+    if kind is None:
+        kind = document_class(code)
+    number = _plain(_text(fields, "document_number"), _NOT_ALNUM)
+    document = _US.join(("D", state, kind, number)) if state and kind and number else None
+    surname = _letters(_text(fields, "surname"))
+    born = birth(_text(fields, "birth_date_raw") or _text(fields, "birth_date"))
+    person = None
     person_reason = ""
-    if person is None:
-        named = bool(_letters(text("surname")) or text("passenger_name"))
+    if surname and born is not None:
+        person = _US.join(("N", surname, _letters(_text(fields, "given_names")), born))
+    else:
+        named = bool(surname or _text(fields, "passenger_name"))
         person_reason = "no_birth_date" if named else "no_name"
     return Keys(
         document=document,
