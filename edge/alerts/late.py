@@ -83,18 +83,21 @@ class LateHits:
         self._alarms = alarms
         self._hits: dict[str, LateHit] = {}  # alarm code -> hit
         self._changed = asyncio.Event()
+        self._writing: asyncio.Future[None] | None = None
         alarms.add_listener(self._alarm_changed)
 
     async def load(self) -> None:
         """Raise the alarms of the hits kept from before the last stop."""
         for hit in await asyncio.to_thread(read_late, self.path):
-            self.add(hit)
+            self._raise(hit)
 
     def add(self, hit: LateHit) -> None:
-        if hit.code in self._hits:
-            return
+        if hit.code not in self._hits:
+            self._raise(hit)
+            self._changed.set()
+
+    def _raise(self, hit: LateHit) -> None:
         self._hits[hit.code] = hit
-        self._changed.set()
         self._alarms.raise_(hit.code, hit.message, ack_required=True)
 
     def pending(self) -> list[LateHit]:
@@ -105,12 +108,28 @@ class LateHits:
             self._changed.set()  # acknowledged
 
     async def run(self) -> None:
-        """Write the file after every change (off the loop)."""
-        while True:
-            await self._changed.wait()
-            self._changed.clear()
-            try:
-                await asyncio.to_thread(write_late, self.path, self.pending())
-            except OSError as exc:
-                # The alarms stay raised; only a restart before the next change would lose them.
-                log.error("late alert hits not kept", extra={"detail": exc.strerror})
+        """Write the file after every change (off the loop); at the stop, the last change too."""
+        try:
+            while True:
+                await self._changed.wait()
+                await self._write()
+        finally:
+            # A write the stop interrupted goes on in its thread: let it end before the last one.
+            interrupted, self._writing = self._writing, None
+            if interrupted is not None:
+                await asyncio.wait({interrupted})
+                if not interrupted.cancelled() and interrupted.exception() is not None:
+                    log.error("late alert hits not kept", extra={"detail": "write failed"})
+            if self._changed.is_set():
+                await self._write()
+
+    async def _write(self) -> None:
+        self._changed.clear()
+        writing = asyncio.ensure_future(asyncio.to_thread(write_late, self.path, self.pending()))
+        self._writing = writing
+        try:
+            await asyncio.shield(writing)
+        except OSError as exc:
+            # The alarms stay raised; only a restart before the next change would lose them.
+            log.error("late alert hits not kept", extra={"detail": exc.strerror})
+        self._writing = None
