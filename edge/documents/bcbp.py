@@ -58,6 +58,9 @@ _NOT_A_SIZE = MAX_SIZE + 1  # for a size that is not hexadecimal: more than any 
 
 
 _PNR, _FROM, _TO, _CARRIER, _FLIGHT, _DAY, _COMPARTMENT, _SEAT, _SEQUENCE, _STATUS = LEG_KEYS
+# The verdicts once: an Enum attribute read costs as much as building the whole checks dict.
+_PASSED, _FAILED = Check.PASSED, Check.FAILED
+_NOT_SUPPORTED, _NOT_APPLICABLE = Check.NOT_SUPPORTED, Check.NOT_APPLICABLE
 _CHECKS_FAILED = {
     dates: {
         "structure": Check.FAILED,
@@ -65,15 +68,6 @@ _CHECKS_FAILED = {
         "security_signature": Check.UNDETERMINED,
     }
     for dates in (False, True)
-}
-_CHECKS = {
-    (dates, security): {
-        "structure": Check.PASSED,
-        "dates": Check.FAILED if dates else Check.PASSED,
-        "security_signature": Check.NOT_SUPPORTED if security else Check.NOT_APPLICABLE,
-    }
-    for dates in (False, True)
-    for security in (False, True)
 }
 
 
@@ -106,7 +100,11 @@ def parse_bcbp(data: str | bytes, *, scan_date: date | None = None) -> ParseResu
         checks = _CHECKS_FAILED[bool(errors)].copy()
         errors.append(exc.issue)
         return ParseResult(False, FORMAT, fields, checks, errors, warnings)
-    checks = _CHECKS[bool(errors), "security_data_type" in fields].copy()
+    checks = {
+        "structure": _PASSED,
+        "dates": _FAILED if errors else _PASSED,
+        "security_signature": _NOT_SUPPORTED if "security_data_type" in fields else _NOT_APPLICABLE,
+    }
     return ParseResult(not errors, FORMAT, fields, checks, errors, warnings)
 
 
@@ -139,7 +137,6 @@ def _parse(
     fields["legs"] = legs
     version: int | None = None
     issued: date | None = None
-    days = flight_days(scan, None)
     pos = HEADER_LENGTH
     for index in range(declared):
         x = text[pos : pos + LEG_LENGTH]
@@ -157,12 +154,13 @@ def _parse(
                 f"item 6 of leg {index + 1} declares {size} characters, {n - start} remain",
                 pos + ITEM_6_OFFSET,
             )
-        if index == 0 and size:
-            # Leg 1's conditional header comes first: its date of issue places the flight years.
-            version, block, start = _conditional_header(text, start, end, fields, warnings)
-            if "date_of_issue_of_boarding_pass" in fields:
-                issued = _issue(text, block, scan, fields, errors)
-                days = flight_days(scan, issued)
+        if index == 0:
+            if size:
+                # Leg 1's conditional header comes first: its date of issue places the years.
+                version, block, start = _conditional_header(text, start, end, fields, warnings)
+                if "date_of_issue_of_boarding_pass" in fields:
+                    issued = _issue(text, block, scan, fields, errors)
+            days = flight_days(scan, issued)
         raw_day = x[_DAY]
         try:
             iso: str | None = days[raw_day]
