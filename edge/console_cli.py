@@ -16,8 +16,8 @@ import urllib.request
 import webbrowser
 from typing import TextIO
 
-from edge.api.token import TOKEN_FILE
-from edge.config import Config, load, resolve_path, split_listen
+from edge.api.client import api_base, read_token
+from edge.config import Config, load, resolve_path
 
 EXIT_OK, EXIT_FAIL = 0, 1
 API_TIMEOUT_S = 5.0
@@ -27,20 +27,19 @@ class ConsoleLoginError(Exception):
     """The daemon could not be asked for a login code; the message says why."""
 
 
-def api_base(config: Config) -> str:
+def _api_base(config: Config) -> str:
     """The local API's address from `[api] listen`."""
-    host, port = split_listen(config.api.listen)
-    if port == 0:
+    base = api_base(config)
+    if base is None:
         raise ConsoleLoginError("[api] listen has port 0: the daemon's port is not known ahead")
-    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return f"http://{netloc}"
+    return base
 
 
 def login_url(config: Config) -> tuple[str, float]:
     """A fresh sign-in address for the console and how many seconds it stays valid."""
-    base = api_base(config)
+    base = _api_base(config)
     try:
-        token = (config.data_dir / TOKEN_FILE).read_text().strip()
+        token = read_token(config)
     except OSError as exc:
         raise ConsoleLoginError(
             f"the API token cannot be read ({exc.strerror}); run as the daemon's user"

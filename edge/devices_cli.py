@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.error
-import urllib.request
 from typing import Any, TextIO
 
 from drivers.registry import Registry
-from edge.api.token import TOKEN_FILE
-from edge.config import Config, split_listen
-
-API_TIMEOUT_S = 2.0
+from edge.api.client import get_json
+from edge.config import Config
 
 
 def live_devices(config: Config) -> dict[str, dict[str, Any]] | None:
     """The running daemon's view of its devices, or None when it does not answer."""
-    host, port = split_listen(config.api.listen)
-    if port == 0:
-        return None
-    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    try:
-        token = (config.data_dir / TOKEN_FILE).read_text().strip()
-    except OSError:
-        return None
-    request = urllib.request.Request(  # a loopback http:// URL built here
-        f"http://{netloc}/v1/devices",
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=API_TIMEOUT_S) as response:  # noqa: S310
-            body = json.load(response)
-    except (OSError, urllib.error.URLError, ValueError):
+    body = get_json(config, "/v1/devices")
+    if body is None:
         return None
     return {str(d["name"]): d for d in body.get("devices", [])}
 

@@ -19,8 +19,6 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,8 +31,8 @@ from edge.alerts.errors import AlertListError, ListRefused
 from edge.alerts.keeper import LIST_FILE
 from edge.alerts.listfile import ListFile, parse_time, utc_iso, verify
 from edge.alerts.service import DROP_DIR
-from edge.api.token import TOKEN_FILE
-from edge.config import Config, load, resolve_path, split_listen
+from edge.api.client import get_json
+from edge.config import Config, load, resolve_path
 from edge.wire import key_id
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -202,23 +200,7 @@ def _place(data: bytes, target: Path) -> None:
 
 
 def _daemon_status(config: Config) -> dict[str, Any] | None:
-    host, port = split_listen(config.api.listen)
-    if port == 0:
-        return None
-    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    try:
-        token = (config.data_dir / TOKEN_FILE).read_text().strip()
-    except OSError:
-        return None
-    request = urllib.request.Request(  # a loopback http:// URL built here
-        f"http://{netloc}/v1/alerts/status", headers={"Authorization": f"Bearer {token}"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=API_TIMEOUT_S) as response:  # noqa: S310
-            body: dict[str, Any] = json.load(response)
-    except (OSError, urllib.error.URLError, ValueError):
-        return None
-    return body
+    return get_json(config, "/v1/alerts/status")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
