@@ -33,6 +33,7 @@ from edge.alerts.listfile import ListFile, parse_time, utc_iso, verify
 from edge.alerts.service import DROP_DIR
 from edge.api.client import get_json
 from edge.config import Config, load, resolve_path
+from edge.store.files import write_private
 from edge.wire import key_id
 
 EXIT_OK, EXIT_FAIL = 0, 1
@@ -184,17 +185,11 @@ def _place(data: bytes, target: Path) -> None:
     """`data` as `target` (0600, renamed into place), owned like the drop dir when run as root."""
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-            if os.geteuid() == 0:
-                owner = target.parent.stat()
-                os.fchown(fd, owner.st_uid, owner.st_gid)
-        finally:
-            os.close(fd)
-        tmp.replace(target)
+        owner = None
+        if os.geteuid() == 0:
+            folder = target.parent.stat()
+            owner = (folder.st_uid, folder.st_gid)
+        write_private(target, data, owner=owner)
     except OSError as exc:
         raise AlertListError(f"{target} cannot be written ({exc.strerror})") from None
 

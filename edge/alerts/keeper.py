@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from edge.alerts.errors import ListRefused
 from edge.alerts.index import AlertIndex
 from edge.alerts.listfile import ListFile, peek, utc_iso, verify
 from edge.alerts.normalize import Keyer
+from edge.store.files import write_private
 
 log = logging.getLogger("midas_edge.alerts")
 
@@ -151,7 +151,7 @@ class ListKeeper:
                     return Offered.SAME
                 listed, index = loaded
                 if persist:
-                    await asyncio.to_thread(_write_atomically, self.path, data)
+                    await asyncio.to_thread(write_private, self.path, data)
             except ListRefused as exc:
                 self._refuse(source, exc, data)
                 return Offered.REFUSED
@@ -191,22 +191,3 @@ class ListKeeper:
         )
         for listener in self._refused:
             listener(refusal)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """`data` at `path` (0600): a temporary file, fsynced, renamed, the directory fsynced."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

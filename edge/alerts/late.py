@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from pathlib import Path
 
 import msgspec
 
 from edge.alarms import Alarm, Alarms
+from edge.store.files import write_private
 
 log = logging.getLogger("midas_edge.alerts")
 
@@ -64,15 +64,8 @@ def read_late(path: Path) -> list[LateHit]:
 
 
 def write_late(path: Path, hits: list[LateHit]) -> None:
-    """`hits` at `path` (0600): a temporary file, fsynced, renamed."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, _encode.encode(hits))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    """`hits` at `path` (0600), replaced whole."""
+    write_private(path, _encode.encode(hits))
 
 
 class LateHits:
