@@ -1,4 +1,5 @@
-"""HttpSink against the real receiver (SQLite, PostgreSQL, TLS and mTLS) and a scripted server."""
+"""HttpSink against the real receiver (SQLite, PostgreSQL, TLS and mTLS; the receiver fixtures of
+conftest.py) and a scripted server."""
 
 from __future__ import annotations
 
@@ -30,27 +31,7 @@ from receiver.app import serve
 from receiver.checks import Trust
 from receiver.main import server_tls
 from receiver.storage import Storage
-from tests.receiver.support import BACKENDS, Workstation, make_pki, storage_of
-
-
-@pytest.fixture(params=BACKENDS)
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    async with storage_of(request.param, tmp_path) as store:
-        yield store
-
-
-@pytest.fixture
-def trust_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "trust"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def ws(trust_dir: Path) -> Workstation:
-    station = Workstation("ws-1")
-    station.trust(trust_dir)
-    return station
+from tests.receiver.support import Workstation, make_pki
 
 
 @contextlib.asynccontextmanager
