@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -22,14 +20,14 @@ from edge.config import Config, load
 from edge.devices import resolve_drivers
 from edge.errors import EdgeError
 from provisioning import doctor_checks as checks
-from provisioning.install import SYSTEMD_RUNNING, WANTS_LINK
+from provisioning.install import WANTS_LINK
 from provisioning.selftest import CheckResult
+from provisioning.service import systemd_running, unit_answer
 from provisioning.system import SERVICE_GROUP, UNIT_NAME
 from provisioning.udev import RULES_PATH
 from provisioning.units import UNIT_PATH
 
 DEFAULT_MAX_BACKLOG_S = 3600.0
-UNIT_TIMEOUT_S = 30
 
 
 def check_config(
@@ -48,20 +46,6 @@ def check_config(
             )
         return None, CheckResult("config valid", False, str(exc), fix)
     return config, CheckResult("config valid", True, path)
-
-
-def _systemctl(tool: str, *args: str) -> str:
-    try:
-        result = subprocess.run(  # noqa: S603  # systemctl by its full path, no shell
-            [tool, *args, UNIT_NAME],
-            capture_output=True,
-            text=True,
-            timeout=UNIT_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip() or "unknown"
 
 
 def enabled_fix(state: str) -> str:
@@ -89,10 +73,9 @@ def unit_state(where: checks.Where) -> list[CheckResult]:
                 CheckResult(f"{name} installed", ok, str(target), "" if ok else where.provision)
             )
         return out
-    tool = shutil.which("systemctl")
-    if tool is None or not SYSTEMD_RUNNING.is_dir():
+    if not systemd_running():
         return [CheckResult("unit state", None, "systemd is not running here")]
-    enabled, active = _systemctl(tool, "is-enabled"), _systemctl(tool, "is-active")
+    enabled, active = unit_answer("is-enabled"), unit_answer("is-active")
     return [
         CheckResult("unit enabled", enabled == "enabled", enabled, enabled_fix(enabled)),
         CheckResult(

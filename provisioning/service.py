@@ -26,14 +26,15 @@ def systemd_running() -> bool:
     return shutil.which("systemctl") is not None and SYSTEMD_RUNNING.is_dir()
 
 
-def active_state() -> str:
-    """`systemctl is-active` of the unit: active, activating, inactive, failed, ...; or unknown."""
+def unit_answer(question: str) -> str:
+    """`systemctl <question>` of the unit (is-active, is-enabled): its one-word answer, or
+    "unknown" when systemctl is missing or does not answer."""
     tool = shutil.which("systemctl")
     if tool is None:
         return "unknown"
     try:
         result = subprocess.run(  # noqa: S603  # systemctl by its full path, no shell
-            [tool, "is-active", UNIT_NAME],
+            [tool, question, UNIT_NAME],
             capture_output=True,
             text=True,
             timeout=STATE_TIMEOUT_S,
@@ -42,6 +43,11 @@ def active_state() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return result.stdout.strip() or "unknown"
+
+
+def active_state() -> str:
+    """`systemctl is-active` of the unit: active, activating, inactive, failed, ...; or unknown."""
+    return unit_answer("is-active")
 
 
 def is_running(state: str) -> bool:
