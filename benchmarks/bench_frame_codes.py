@@ -25,17 +25,16 @@ from importlib.metadata import version
 
 import cv2
 import numpy as np
-import zxingcpp
 from numpy.typing import NDArray
 
 from benchmarks.common import line, median
 from drivers.camera.codes import ZXING_FORMATS
 from drivers.camera.scan import FrameScanner
 from edge.documents.bcbp_gen import random_bcbp
+from tests.drivers.camera_codes_support import Placed, frame, symbol
 
 GOAL_MS = 15.0
 SIZE = (1920, 1080)
-BACKGROUND = 170
 ALL_FORMATS = tuple(ZXING_FORMATS)
 # The formats a border camera looks for: boarding passes, visa seals, QR (VDS-NC, e-visas).
 DOCUMENT_FORMATS = ("pdf417", "aztec", "datamatrix", "qr")
@@ -63,21 +62,11 @@ def cases() -> list[Case]:
 def bgr_frame(case: Case | None, *, angle: float, blur: float, noise: float) -> NDArray[np.uint8]:
     """A BGR frame with `case`'s symbol in the middle (or nothing), turned, blurred, noisy."""
     width, height = SIZE
-    canvas = np.full((height, width), BACKGROUND, np.float32)
+    symbols = []
     if case is not None:
-        barcode = zxingcpp.create_barcode(case.content, ZXING_FORMATS[case.fmt])
-        image = np.asarray(zxingcpp.write_barcode_to_image(barcode, scale=case.scale))
-        top, left = (height - image.shape[0]) // 2, (width - image.shape[1]) // 2
-        canvas[top : top + image.shape[0], left : left + image.shape[1]] = image
-    if angle:
-        turn = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
-        canvas = np.asarray(
-            cv2.warpAffine(canvas, turn, (width, height), borderValue=BACKGROUND), np.float32
-        )
-    if blur:
-        canvas = np.asarray(cv2.GaussianBlur(canvas, (0, 0), blur), np.float32)
-    canvas += np.random.default_rng(1).normal(0.0, noise, canvas.shape).astype(np.float32)
-    grey = np.clip(canvas, 0, 255).astype(np.uint8)
+        image = symbol(case.content, case.fmt, case.scale)
+        symbols.append(Placed(image, (width // 2, height // 2)))
+    grey = frame(SIZE, symbols, seed=1, angle=angle, blur=blur, noise=noise)
     return np.asarray(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), np.uint8)
 
 
