@@ -10,8 +10,9 @@ from collections.abc import Callable
 from agent.http_sink import HttpSink
 from agent.nas_sink import NasSink
 from agent.retention import Retention
-from agent.scheduler import Observer, SinkScheduler
+from agent.scheduler import SinkScheduler
 from agent.sink import Sink
+from agent.sink_status import Observer
 from edge.config import Config, SinkConfig
 from edge.store import Store
 

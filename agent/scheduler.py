@@ -4,11 +4,13 @@ blocking between sinks).
 Each pass loads this sink's due pending deliveries of sealed, unpurged records in seq order
 (at most `batch_records`, about `batch_bytes`), sends them, and writes every outcome in ONE
 `Store.apply` transaction: delivered (receipt), rejected (dead letter, reason code), left
-without an answer (attempts + 1, per-record backoff). A batch that failed as a whole backs the
-sink off (full jitter, or the sink's Retry-After) and counts an attempt for each of its records;
-a `SinkUnavailable` (no share, no server) counts none: the records did nothing wrong. After a
-success the backlog continues at once; when idle the loop waits for a commit or `interval`.
-Logs carry sink names, counts and seqs, never bodies.
+without an answer (attempts + 1, per-record backoff). While one batch's outcomes commit, the
+next batch (the records after its last seq) is loaded and sent: the sink still gets one batch at
+a time, in seq order, and outcomes commit in the order batches were sent. A batch that failed
+as a whole backs the sink off (full jitter, or the sink's Retry-After) and counts an attempt
+for each of its records; a `SinkUnavailable` (no share, no server) counts none. After a success
+the backlog continues at once; when idle the loop waits for a commit or `interval`. Logs carry
+sink names, counts and seqs, never bodies.
 """
 
 from __future__ import annotations
@@ -19,15 +21,20 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from agent import faults
+from agent.deliveries import (
+    BACKLOG_SQL,
+    DELIVER_SQL,
+    NEXT_DUE_SQL,
+    REJECT_SQL,
+    RETRY_SQL,
+    load_batch,
+)
 from agent.outbox import epoch_of, utc_text
 from agent.sink import (
     BatchTooLarge,
-    BlobFile,
     Delivery,
     Outcome,
     Outgoing,
@@ -36,6 +43,7 @@ from agent.sink import (
     SinkUnavailable,
     TransientError,
 )
+from agent.sink_status import Observer, SinkState, SinkStatus
 from drivers.backoff import Backoff
 from edge.config import ForwardingConfig, SinkConfig
 from edge.errors import StoreError
@@ -46,63 +54,10 @@ log = logging.getLogger("midas_edge.forwarding")
 
 # Statistics (backlog count, oldest age) are refreshed at most this often while busy.
 STATS_EVERY_S = 1.0
+# How long a stopping loop lets the outcomes of its last batch commit.
+SETTLE_ON_EXIT_S = 2.0
 # The sealing task wakes the sinks after each batch; this is only the fallback re-check.
 SEAL_POLL_S = 1.0
-
-LOAD_SQL = (
-    "SELECT d.seq, r.id, r.body, s.prev, s.hash, s.sig, d.attempts, s.key_id FROM deliveries d"
-    " JOIN records r ON r.seq = d.seq JOIN seals s ON s.seq = d.seq"
-    " WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_at <= ?"
-    " AND r.purged_at IS NULL ORDER BY d.seq LIMIT ?"
-)
-BLOBS_SQL = (
-    "SELECT rb.seq, b.sha256, b.media_type, b.size FROM record_blobs rb"
-    " JOIN blobs b ON b.sha256 = rb.sha256 WHERE rb.seq BETWEEN ? AND ? ORDER BY rb.seq, rb.role"
-)
-DELIVER_SQL = (
-    "UPDATE deliveries SET state = 'delivered', delivered_at = ?, receipt = ?, last_error = NULL"
-    " WHERE sink = ? AND seq = ? AND state = 'pending'"
-)
-REJECT_SQL = (
-    "UPDATE deliveries SET state = 'dead', last_error = ?, attempts = attempts + 1"
-    " WHERE sink = ? AND seq = ? AND state = 'pending'"
-)
-# Right-hand sides see the old row, so `attempts + 1` is the attempt that just failed.
-RETRY_SQL = (
-    "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?1,"
-    " state = CASE WHEN ?2 > 0 AND attempts + 1 >= ?2 THEN 'dead' ELSE state END,"
-    " last_error = CASE WHEN ?2 > 0 AND attempts + 1 >= ?2 THEN 'too many attempts' ELSE ?3 END"
-    " WHERE sink = ?4 AND seq = ?5 AND state = 'pending'"
-)
-BACKLOG_SQL = "SELECT count(*), min(seq) FROM deliveries WHERE sink = ? AND state = 'pending'"
-NEXT_DUE_SQL = "SELECT min(next_attempt_at) FROM deliveries WHERE sink = ? AND state = 'pending'"
-
-
-class SinkState(StrEnum):
-    STARTING = "starting"
-    OK = "ok"
-    DEGRADED = "degraded"  # batches fail for now (network, 5xx, timeouts)
-    UNAVAILABLE = "unavailable"  # the target is not there (unmounted share, hung mount)
-    FAILED = "failed"  # the sink cannot work as configured
-
-
-@dataclass(frozen=True, slots=True)
-class SinkStatus:
-    """What a sink looks like now: published as "sink" events and metrics, shown in health."""
-
-    sink: str
-    state: SinkState
-    backlog: int
-    oldest_age_s: float | None
-    error: str = ""
-
-
-class Observer(Protocol):
-    """Where the scheduler reports (the composition root turns it into metrics and events)."""
-
-    def sink_counted(self, sink: str, delivered: int, rejected: int, failed: int) -> None: ...
-
-    def sink_changed(self, status: SinkStatus) -> None: ...
 
 
 class SinkScheduler:
@@ -132,7 +87,9 @@ class SinkScheduler:
         self._blocked_until = 0.0
         self._committed_seq = 0
         self._stats_at = -STATS_EVERY_S
-        self._attempts: dict[int, int] = {}
+        # The settle of the last batch sent, still writing its outcomes (and its last seq).
+        self._settling: asyncio.Task[None] | None = None
+        self._settling_last = 0
         self.status = SinkStatus(config.name, SinkState.STARTING, 0, None)
         store.on_commit(self._on_commit)
 
@@ -149,18 +106,28 @@ class SinkScheduler:
     async def run(self) -> None:
         await self._open()
         await self._set_state(SinkState.OK, "", force=True)
-        while True:
-            try:
-                progressed = await self.step()
-            except StoreError as exc:
-                log.error(
-                    "sink pass failed on the store",
-                    extra={"sink": self.config.name, "error": str(exc)},
-                )
-                progressed = False
-                self._blocked_until = self._clock() + self._backoff.next_delay()
+        try:
+            while True:
+                await self._turn()
+        finally:  # stopping: the last batch's outcomes may land (or it is simply sent again)
+            if self._settling is not None:
+                done, _ = await asyncio.wait({self._settling}, timeout=SETTLE_ON_EXIT_S)
+                if not done:
+                    self._settling.cancel()
+
+    async def _turn(self) -> None:
+        try:
+            progressed = await self._pass()
             if not progressed:
-                await self._idle()
+                await self._settled()
+        except StoreError as exc:
+            log.error(
+                "sink pass failed on the store", extra={"sink": self.config.name, "error": str(exc)}
+            )
+            progressed = False
+            self._blocked_until = self._clock() + self._backoff.next_delay()
+        if not progressed:
+            await self._idle()
 
     async def _open(self) -> None:
         while True:
@@ -178,65 +145,79 @@ class SinkScheduler:
             await asyncio.sleep(delay)
 
     async def step(self) -> bool:
-        """One pass: send one batch if one is due; True when the backlog should go on at once."""
+        """One pass: send one batch if one is due and write its outcomes before returning;
+        True when the backlog should go on at once."""
+        try:
+            return await self._pass()
+        finally:
+            await self._settled()
+
+    async def _pass(self) -> bool:
+        """Send one batch if one is due; its outcomes may still be being written on return."""
         self._wake.clear()  # before the query: a commit while it runs wakes the next wait
         now = self._clock()
         if now < self._blocked_until:
             return False
-        batch = await self._load(now)
+        batch, attempts = await load_batch(
+            self._store,
+            self.config.name,
+            now,
+            after=self._settling_last,
+            limit=self._limit,
+            budget=self.config.batch_bytes_int,
+        )
         if not batch:
+            if self._settling is not None:
+                # The settle in progress may leave records due again (no answer): look again.
+                await self._settled()
+                return True
             # Nothing due: the backlog is (about to be) shown as it is, not throttled.
             await self._refresh(force=self.status.backlog != 0)
             return False
         try:
             answers = await self.sink.send(batch)
-        except BatchTooLarge as exc:
-            return await self._too_large(batch, exc)
-        except SinkUnavailable as exc:
-            await self._failed(batch, exc, SinkState.UNAVAILABLE, count_attempts=False)
-            return False
-        except TransientError as exc:
-            await self._failed(batch, exc, SinkState.DEGRADED, count_attempts=True)
-            return False
-        except SinkConfigError as exc:
-            await self._failed(batch, exc, SinkState.FAILED, count_attempts=False)
-            return False
-        except Exception as exc:  # a sink bug must not stop the other sinks or the captures
-            log.exception("sink raised an unexpected error", extra={"sink": self.config.name})
-            await self._failed(batch, exc, SinkState.DEGRADED, count_attempts=True)
-            return False
+        except Exception as exc:  # even a sink bug must not stop the other sinks or captures
+            await self._settled()
+            return await self._send_failed(batch, attempts, exc)
         faults.point("sink.sent")
-        await self._settle(batch, answers)
+        await self._settled()  # outcomes are written in the order the batches were sent
+        self._settling = asyncio.create_task(self._settle(batch, answers, attempts))
+        self._settling_last = batch[-1].seq
         return True
 
-    async def _load(self, now: float) -> list[Outgoing]:
-        rows = await self._store.query(LOAD_SQL, (self.config.name, now, self._limit))
-        if not rows:
-            return []
-        blobs: dict[int, list[BlobFile]] = {}
-        for seq, sha, media_type, size in await self._store.query(
-            BLOBS_SQL, (rows[0][0], rows[-1][0])
-        ):
-            path = str(self._store.read_blob_path(str(sha)))
-            blobs.setdefault(int(seq), []).append(BlobFile(str(sha), str(media_type), size, path))
-        batch: list[Outgoing] = []
-        self._attempts = {}
-        size = 0
-        budget = self.config.batch_bytes_int
-        # The columns come back as int, str and bytes already (INTEGER, TEXT, BLOB written so).
-        for seq, rid, body, prev, digest, sig, attempts, key in rows:
-            files = blobs.get(seq)
-            cost = len(body) + sum(f.size for f in files) if files else len(body)
-            if batch and (size + cost > budget or key != batch[0].key_id):
-                break  # a batch names one signing key: records sealed after a new key wait
-            size += cost
-            batch.append(
-                Outgoing(seq, rid, body, prev, digest, sig, tuple(files) if files else (), key)
+    async def _send_failed(
+        self, batch: Sequence[Outgoing], attempts: dict[int, int], exc: Exception
+    ) -> bool:
+        if isinstance(exc, BatchTooLarge):
+            return await self._too_large(batch, exc)
+        if isinstance(exc, SinkUnavailable):  # not the records' fault: no attempt counted
+            await self._failed(batch, exc, SinkState.UNAVAILABLE, attempts=None)
+        elif isinstance(exc, TransientError):
+            await self._failed(batch, exc, SinkState.DEGRADED, attempts=attempts)
+        elif isinstance(exc, SinkConfigError):
+            await self._failed(batch, exc, SinkState.FAILED, attempts=None)
+        else:
+            log.error(
+                "sink raised an unexpected error", exc_info=exc, extra={"sink": self.config.name}
             )
-            self._attempts[seq] = attempts
-        return batch
+            await self._failed(batch, exc, SinkState.DEGRADED, attempts=attempts)
+        return False
 
-    async def _settle(self, batch: Sequence[Outgoing], answers: Sequence[Delivery]) -> None:
+    async def _settled(self) -> None:
+        """Wait for the settle in progress, if any (its StoreError is raised here). Shielded: a
+        stopping loop still lets it commit (see `run`)."""
+        task = self._settling
+        if task is None:
+            return
+        try:
+            await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._settling, self._settling_last = None, 0
+
+    async def _settle(
+        self, batch: Sequence[Outgoing], answers: Sequence[Delivery], attempts: dict[int, int]
+    ) -> None:
         now = self._clock()
         name = self.config.name
         sent = {o.seq for o in batch}
@@ -253,7 +234,7 @@ class SinkScheduler:
             if a.outcome is Outcome.REJECTED
         ]
         missing = [o.seq for o in batch if o.seq not in by_seq]
-        retry, exhausted = self._retry_rows(missing, now, "no answer", per_record=True)
+        retry, exhausted = self._retry_rows(missing, attempts, now, "no answer", per_record=True)
         statements: list[tuple[str, Sequence[Sequence[object]]]] = []
         for sql, rows in ((DELIVER_SQL, delivered), (REJECT_SQL, rejected), (RETRY_SQL, retry)):
             if rows:
@@ -277,7 +258,14 @@ class SinkScheduler:
         await self._set_state(SinkState.OK, "", force=self.status.state is not SinkState.OK)
 
     def _retry_rows(
-        self, seqs: Sequence[int], now: float, error: str, *, per_record: bool, delay: float = 0
+        self,
+        seqs: Sequence[int],
+        attempts_of: dict[int, int],
+        now: float,
+        error: str,
+        *,
+        per_record: bool,
+        delay: float = 0,
     ) -> tuple[list[tuple[object, ...]], list[int]]:
         limit = self._forwarding.max_attempts
         rows: list[tuple[object, ...]] = []
@@ -285,7 +273,7 @@ class SinkScheduler:
         fwd = self._forwarding
         one = Backoff(fwd.backoff_base, fwd.backoff_cap, self._rng)
         for seq in seqs:
-            attempts = self._attempts.get(seq, 0)
+            attempts = attempts_of.get(seq, 0)
             if per_record:
                 one.attempt = attempts  # the delay after this record's own count of failures
                 delay = one.next_delay()
@@ -295,17 +283,24 @@ class SinkScheduler:
         return rows, exhausted
 
     async def _failed(
-        self, batch: Sequence[Outgoing], exc: Exception, state: SinkState, *, count_attempts: bool
+        self,
+        batch: Sequence[Outgoing],
+        exc: Exception,
+        state: SinkState,
+        *,
+        attempts: dict[int, int] | None,
     ) -> None:
+        """The batch failed as a whole; `attempts` None: it counts no attempt (not the records'
+        fault)."""
         now = self._clock()
         retry_after = exc.retry_after if isinstance(exc, TransientError) else None
         delay = retry_after if retry_after is not None else self._backoff.next_delay()
         self._blocked_until = now + delay
         error = _describe(exc)
         exhausted: list[int] = []
-        if count_attempts:
+        if attempts is not None:
             rows, exhausted = self._retry_rows(
-                [o.seq for o in batch], now, error[:200], per_record=False, delay=delay
+                [o.seq for o in batch], attempts, now, error[:200], per_record=False, delay=delay
             )
             await self._store.apply([(RETRY_SQL, rows)])
         self._observer.sink_counted(self.config.name, 0, len(exhausted), 1)

@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from agent.chain import PUBLIC_FILE, Sealer, load_or_create_key
 from agent.http_sink import HttpSink
 from agent.nas_sink import NasSink
-from agent.scheduler import SinkScheduler, SinkStatus
+from agent.scheduler import SinkScheduler
 from agent.sealing import SealingTask
 from agent.sink import Sink
+from agent.sink_status import SinkStatus
 from benchmarks.common import line, median, until
 from edge import records
 from edge.config import ForwardingConfig, SinkConfig

@@ -13,8 +13,8 @@ import msgspec
 from agent.chain import ChainError, Sealer, load_or_create_key
 from agent.forwarder import Forwarder
 from agent.http_sink import tls_context
-from agent.scheduler import SinkState, SinkStatus
 from agent.sealing import SealingTask
+from agent.sink_status import SinkState, SinkStatus
 from drivers.base import CaptureKind, Driver
 from drivers.registry import Registry, default_registry
 from edge import __version__

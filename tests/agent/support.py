@@ -15,9 +15,9 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.chain import Sealer
-from agent.scheduler import SinkStatus
 from agent.sealing import SealingTask
 from agent.sink import Delivery, Outcome, Outgoing, Sink
+from agent.sink_status import SinkStatus
 from edge.records import Record
 from edge.store import Store
 from tests.helpers import make_record

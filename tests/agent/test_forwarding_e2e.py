@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from agent.nas_sink import UNMOUNTED_ENV
-from agent.scheduler import SinkState
+from agent.sink_status import SinkState
 from tests.agent.support import check_share
 from tests.helpers import make_config, running, sim_device
 

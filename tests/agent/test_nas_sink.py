@@ -15,8 +15,9 @@ import msgspec
 import pytest
 
 from agent.nas_sink import NasSink
-from agent.scheduler import SinkScheduler, SinkState
+from agent.scheduler import SinkScheduler
 from agent.sink import BlobFile, Outcome, Outgoing, SinkUnavailable, TransientError
+from agent.sink_status import SinkState
 from edge import records
 from edge.config import ForwardingConfig, SinkConfig
 from tests.agent.support import Clock, Recorder, add_records, open_store

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from agent.forwarder import Forwarder
-from agent.scheduler import SinkScheduler, SinkState
+from agent.scheduler import SinkScheduler
 from agent.sink import (
     BatchTooLarge,
     Delivery,
@@ -17,6 +17,7 @@ from agent.sink import (
     SinkUnavailable,
     TransientError,
 )
+from agent.sink_status import SinkState
 from edge.config import ForwardingConfig, SinkConfig
 from edge.store import Store
 from tests.agent.support import (

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from agent.scheduler import SinkState, SinkStatus
+from agent.sink_status import SinkState, SinkStatus
 from edge.errors import ConfigError
 from tests.helpers import make_config, running, sim_device
 
