@@ -7,9 +7,11 @@ the deliveries still open for optional sinks are dropped (a tombstone no longer 
 seal, so it must never be sent). The records row and its seal stay: the chain stays verifiable
 by hash. A record with no required sink is never purged (nobody confirmed it).
 
-Each batch is one `Store.apply` transaction that re-checks the condition; blob files are removed
-only after it committed, and only those no record references any more. A crash in between
-leaves orphan files, which the store's start-up sweep removes (their rows are gone).
+Each batch is one `Store.apply` transaction that re-checks the condition. After it committed,
+`Store.remove_blobs` deletes the batch's blob files in the writer's turn, re-checking that no
+row references them: a new capture of byte-identical image bytes (same SHA-256) committed
+meanwhile, or still on its way to its commit, keeps its file. A crash in between leaves orphan
+files, which the store's start-up sweep removes (their rows are gone).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import msgspec
 
@@ -177,23 +178,11 @@ class Retention:
         """After the purge committed: delete the files whose blob rows are gone."""
         if not shas:
             return
-        ordered = sorted(shas)
-        kept = await self._store.query(
-            "SELECT sha256 FROM blobs WHERE sha256 IN (SELECT value FROM json_each(?))",
-            (_json_list(ordered),),
-        )
-        gone = shas - {str(r[0]) for r in kept}
-        paths = [self._store.read_blob_path(sha) for sha in sorted(gone)]
-        await asyncio.to_thread(_unlink_all, paths)
+        removed = await self._store.remove_blobs(shas)
         await self._store.recount_blobs()  # the quota counts what is really left
-        if gone:
-            log.info("blobs removed", extra={"blobs": len(gone)})
+        if removed:
+            log.info("blobs removed", extra={"blobs": removed})
 
 
 def _json_list(items: Sequence[object]) -> str:
     return msgspec.json.encode(list(items)).decode()
-
-
-def _unlink_all(paths: Sequence[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)

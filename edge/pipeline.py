@@ -16,7 +16,7 @@ from edge.errors import CaptureRefused, EdgeError
 from edge.events import Event, Hub
 from edge.metrics import Metrics
 from edge.normalize import Normalizer
-from edge.records import DeviceRef, Record
+from edge.records import BlobRef, DeviceRef, Record
 from edge.store import Store
 
 log = logging.getLogger("midas_edge.pipeline")
@@ -91,20 +91,24 @@ class Pipeline:
                 self.busy_since = None
 
     async def _process(self, item: _Item) -> None:
+        refs: list[BlobRef] = []
         try:
             record = self._normalize(item.capture, item.device)
             if self._check is not None:
                 record = self._check(record)
-            if item.capture.images:
-                refs = [
-                    await self._store.put_blob(data, media_type, role="image")
-                    for media_type, data in item.capture.images
-                ]
+            for media_type, data in item.capture.images:
+                refs.append(await self._store.put_blob(data, media_type, role="image"))
+            if refs:
                 record = msgspec.structs.replace(record, blobs=refs)
             stored = await self._store.append(record)
         except EdgeError as exc:
+            # The record never reached the writer: its blobs are no longer held for it.
+            self._store.release_blobs(refs)
             self._refuse(item, exc)
             return
+        except BaseException:
+            self._store.release_blobs(refs)
+            raise
         stored.add_done_callback(lambda fut: self._settle(item, fut))
 
     def _settle(self, item: _Item, stored: asyncio.Future[Record]) -> None:

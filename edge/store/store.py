@@ -8,7 +8,7 @@ import fcntl
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -19,7 +19,7 @@ from edge.errors import StorageFullError, StoreError
 from edge.records import BlobRef, Record
 from edge.store.blobs import BlobFiles
 from edge.store.db import open_database
-from edge.store.writer import CommitListener, Op, Pending, Statement, Writer
+from edge.store.writer import BlobRemoval, CommitListener, Op, Pending, Statement, Writer
 
 log = logging.getLogger("midas_edge.store")
 
@@ -126,7 +126,7 @@ class Store:
             self._blob_bytes = int(row[0]) if row else 0
             async with conn.execute("SELECT sha256 FROM blobs") as cur:
                 referenced = {str(r[0]) async for r in cur}
-            await asyncio.to_thread(self._blobs.sweep, referenced)
+            orphans = await asyncio.to_thread(self._blobs.orphans, referenced)
             self._reader = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True)
             await self._reader.execute("PRAGMA busy_timeout = 5000")
         except BaseException:
@@ -136,6 +136,7 @@ class Store:
         self._writer_conn = conn
         self._writer = Writer(
             conn,
+            self._blobs,
             last_seq,
             [name for name, _ in self._sinks],
             self._queue_size,
@@ -143,6 +144,12 @@ class Store:
             self._committed,
             self._refused,
         )
+        if orphans:
+            # The writer's first turn deletes them, re-checked: a capture of the same bytes
+            # made before that keeps its file.
+            swept: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            swept.add_done_callback(_log_sweep)
+            self._writer.submit_nowait(BlobRemoval(frozenset(orphans), swept))
 
     async def close(self) -> None:
         """Close both connections. The writer must have been stopped (or never started)."""
@@ -228,13 +235,28 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"read failed: {exc}") from exc
 
+    async def remove_blobs(self, shas: Iterable[str]) -> int:
+        """Delete the files of these blobs unless a row references them or a capture not yet
+        committed holds them; runs in the writer's turn. Returns how many files went."""
+        wanted = frozenset(shas)
+        if not wanted:
+            return 0
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        await self.writer.submit(BlobRemoval(wanted, done))
+        return await done
+
     async def recount_blobs(self) -> None:
         """Recount the bytes of stored blobs (after retention removed some) for the quota."""
         rows = await self.query("SELECT coalesce(sum(size), 0) FROM blobs")
         self._blob_bytes = int(rows[0][0])
 
     async def put_blob(self, data: bytes, media_type: str, role: str) -> BlobRef:
-        """Write a blob durably before the record that references it; refused when full."""
+        """Write a blob durably before the record that references it; refused when full.
+
+        The blob is held against removal until the writer settled the record appended with
+        this ref (committed or refused); a caller that gives the record up calls
+        `release_blobs`.
+        """
         refusal = self._check_space(len(data))
         if refusal is not None:
             self._refused(refusal)
@@ -251,6 +273,10 @@ class Store:
             raise StorageFullError(reason) from exc
         self._blob_bytes += len(data)
         return BlobRef(sha256=sha, media_type=media_type, size=len(data), role=role)
+
+    def release_blobs(self, refs: Iterable[BlobRef]) -> None:
+        """Give up blobs put for a record that will not be appended."""
+        self._blobs.release(ref.sha256 for ref in refs)
 
     def read_blob_path(self, sha256: str) -> Path:
         return self._blobs.path(sha256)
@@ -342,3 +368,13 @@ class Store:
         async with self._read().execute("PRAGMA integrity_check") as cur:
             rows = await cur.fetchall()
         return [str(r[0]) for r in rows] == ["ok"]
+
+
+def _log_sweep(swept: asyncio.Future[int]) -> None:
+    if swept.cancelled():
+        return
+    error = swept.exception()
+    if error is not None:
+        log.error("orphan blob sweep failed", extra={"error": str(error)})
+    elif swept.result():
+        log.info("orphan blobs removed", extra={"blobs": swept.result()})

@@ -1,4 +1,5 @@
-"""The single writer: group commit of queued records, one transaction and one fsync per batch."""
+"""The single writer: group commit of queued records, one transaction and one fsync per batch;
+blob files are removed only in its turn, between transactions."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import msgspec
 from edge import records
 from edge.errors import StorageFullError, StoreError
 from edge.records import Record
+from edge.store.blobs import BlobFiles
 
 log = logging.getLogger("midas_edge.store")
 
@@ -44,6 +46,18 @@ class Op:
     done: asyncio.Future[None]
 
 
+@dataclass(slots=True)
+class BlobRemoval:
+    """Blob files to delete unless a row references them; `done` resolves to how many went.
+
+    The writer runs it between transactions: no commit can add a reference between its check
+    and its unlinks, and a capture not yet committed holds a pin that keeps its file.
+    """
+
+    shas: frozenset[str]
+    done: asyncio.Future[int]
+
+
 class _Stop:
     pass
 
@@ -55,6 +69,8 @@ SpaceCheck = Callable[[int], str | None]
 # (committed records, their JSON bodies, seconds the commit took)
 CommitListener = Callable[[Sequence[Record], Sequence[bytes], float], None]
 
+REFERENCED_SQL = "SELECT sha256 FROM blobs WHERE sha256 IN (SELECT value FROM json_each(?))"
+
 
 class Writer:
     """Owns the write connection. Records are acknowledged only after their COMMIT returns."""
@@ -62,6 +78,7 @@ class Writer:
     def __init__(
         self,
         conn: aiosqlite.Connection,
+        blobs: BlobFiles,
         last_seq: int,
         sinks: Sequence[str],
         queue_size: int,
@@ -70,9 +87,12 @@ class Writer:
         on_refused: Callable[[str], None],
     ) -> None:
         self._conn = conn
+        self._blobs = blobs
         self._seq = last_seq
         self._sinks = tuple(sinks)
-        self._queue: asyncio.Queue[Pending | Op | _Stop] = asyncio.Queue(maxsize=queue_size)
+        self._queue: asyncio.Queue[Pending | Op | BlobRemoval | _Stop] = asyncio.Queue(
+            maxsize=queue_size
+        )
         self._check_space = check_space
         self._on_commit = on_commit
         self._on_refused = on_refused
@@ -87,9 +107,13 @@ class Writer:
     def depth(self) -> int:
         return self._queue.qsize()
 
-    async def submit(self, pending: Pending | Op) -> None:
-        """Queue a record or an op; waits while the queue is full (backpressure, never loss)."""
+    async def submit(self, pending: Pending | Op | BlobRemoval) -> None:
+        """Queue a record, an op or a removal; waits while the queue is full (backpressure)."""
         await self._queue.put(pending)
+
+    def submit_nowait(self, removal: BlobRemoval) -> None:
+        """Queue a removal before the writer runs (the start-up sweep); QueueFull if full."""
+        self._queue.put_nowait(removal)
 
     async def stop(self) -> None:
         """Ask the writer to finish everything queued so far and return."""
@@ -111,7 +135,8 @@ class Writer:
             stop = isinstance(item, _Stop)
             batch: list[Pending] = [item] if isinstance(item, Pending) else []
             ops: list[Op] = [item] if isinstance(item, Op) else []
-            while not stop and len(batch) + len(ops) < MAX_BATCH:
+            removals: list[BlobRemoval] = [item] if isinstance(item, BlobRemoval) else []
+            while not stop and len(batch) + len(ops) + len(removals) < MAX_BATCH:
                 try:
                     nxt = self._queue.get_nowait()
                 except asyncio.QueueEmpty:
@@ -120,6 +145,8 @@ class Writer:
                     stop = True
                 elif isinstance(nxt, Op):
                     ops.append(nxt)
+                elif isinstance(nxt, BlobRemoval):
+                    removals.append(nxt)
                 else:
                     batch.append(nxt)
             if batch:
@@ -128,6 +155,8 @@ class Writer:
             if ops:
                 await self._apply(ops)
                 dirty = True
+            if removals:
+                await self._remove(removals)
             if stop:
                 if dirty:
                     await self._checkpoint()
@@ -152,6 +181,10 @@ class Writer:
         try:
             await self._commit_batch(batch, started)
         finally:
+            # Committed, a row now protects each blob; refused, nothing should.
+            held = [ref.sha256 for pending in batch for ref in pending.record.blobs]
+            if held:
+                self._blobs.release(held)
             self.busy_since = None
             self.last_progress = time.monotonic()
 
@@ -247,6 +280,35 @@ class Writer:
                 return
             for op in ops:
                 _settle(op, None)
+        finally:
+            self.busy_since = None
+            self.last_progress = time.monotonic()
+
+    async def _remove(self, removals: list[BlobRemoval]) -> None:
+        """Delete the files of blobs no row references, in the order the removals came."""
+        self.busy_since = time.monotonic()
+        try:
+            for removal in removals:
+                wanted = sorted(removal.shas)
+                try:
+                    async with self._conn.execute(
+                        REFERENCED_SQL, (msgspec.json.encode(wanted).decode(),)
+                    ) as cur:
+                        kept = {str(row[0]) async for row in cur}
+                except sqlite3.Error as exc:
+                    log.error("blob removal check failed", extra={"error": str(exc)})
+                    if not removal.done.done():
+                        removal.done.set_exception(StoreError(f"blob removal failed: {exc}"))
+                    continue
+                gone = [sha for sha in wanted if sha not in kept]
+                deleted, failed = await asyncio.to_thread(self._blobs.remove, gone)
+                if failed:
+                    log.error(
+                        "blob files not removed; the next start sweeps them",
+                        extra={"blobs": failed},
+                    )
+                if not removal.done.done():
+                    removal.done.set_result(deleted)
         finally:
             self.busy_since = None
             self.last_progress = time.monotonic()

@@ -147,19 +147,6 @@ async def test_blobs_are_atomic_and_deduplicated(store: Store, data_dir: Path) -
         assert linked.fetchall() == [(ref.sha256, "portrait")]
 
 
-async def test_sweep_removes_only_old_orphans(data_dir: Path) -> None:
-    async with Store(data_dir, quota=1 << 40, min_free=0) as st:
-        orphan = await st.put_blob(b"orphan", "application/octet-stream", role="x")
-    path = data_dir / "blobs" / orphan.sha256[:2] / orphan.sha256
-    assert path.exists()
-    async with Store(data_dir, quota=1 << 40, min_free=0):
-        assert path.exists()  # young: may belong to a commit in flight
-    old = path.stat().st_mtime - 3600
-    os.utime(path, (old, old))
-    async with Store(data_dir, quota=1 << 40, min_free=0):
-        assert not path.exists()
-
-
 async def test_quota_refuses_loudly_and_recovers(data_dir: Path) -> None:
     async with Store(data_dir, quota=1 << 40, min_free=0) as st:
         transitions: list[str | None] = []
