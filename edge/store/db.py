@@ -17,6 +17,8 @@ from edge.store.schema import LATEST, MIGRATIONS
 log = logging.getLogger("midas_edge.store")
 
 BUSY_TIMEOUT_MS = 5000
+# `records.db` becomes `records.db.corrupt-<time>` when it is quarantined.
+QUARANTINE_MARK = ".corrupt-"
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
@@ -63,15 +65,20 @@ def _sidecars(path: Path) -> list[Path]:
 def quarantine(path: Path) -> Path:
     """Rename the database and its WAL/SHM aside (never delete them); return the new name."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    target = path.with_name(f"{path.name}{QUARANTINE_MARK}{stamp}")
     n = 1
     while target.exists():
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        target = path.with_name(f"{path.name}{QUARANTINE_MARK}{stamp}-{n}")
         n += 1
     for source in _sidecars(path):
         if source.exists():
             source.rename(target.with_name(target.name + source.name[len(path.name) :]))
     return target
+
+
+def has_quarantined(path: Path) -> bool:
+    """Whether a database quarantined from `path` still lies beside it."""
+    return any(path.parent.glob(f"{path.name}{QUARANTINE_MARK}*"))
 
 
 def _salvage_last_seq(path: Path) -> int:

@@ -18,7 +18,7 @@ import aiosqlite
 from edge.errors import StorageFullError, StoreError
 from edge.records import BlobRef, Record
 from edge.store.blobs import BlobFiles
-from edge.store.db import open_database
+from edge.store.db import has_quarantined, open_database
 from edge.store.writer import BlobRemoval, CommitListener, Op, Pending, Statement, Writer
 
 log = logging.getLogger("midas_edge.store")
@@ -127,6 +127,12 @@ class Store:
             async with conn.execute("SELECT sha256 FROM blobs") as cur:
                 referenced = {str(r[0]) async for r in cur}
             orphans = await asyncio.to_thread(self._blobs.orphans, referenced)
+            if orphans and has_quarantined(self.path):
+                # The quarantined database's records may reference them: kept for its salvage.
+                log.warning(
+                    "orphan blobs kept beside a quarantined database", extra={"blobs": len(orphans)}
+                )
+                orphans = []
             self._reader = await aiosqlite.connect(f"file:{self.path}?mode=ro", uri=True)
             await self._reader.execute("PRAGMA busy_timeout = 5000")
         except BaseException:

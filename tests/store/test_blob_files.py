@@ -155,3 +155,22 @@ async def test_a_refused_capture_gives_its_images_up(data_dir: Path) -> None:
         assert first.exists()  # written, then its record was refused: nobody holds it now
         assert await store.remove_blobs([sha]) == 1
         assert not first.exists()
+
+
+async def test_images_of_a_quarantined_database_are_not_swept(data_dir: Path) -> None:
+    async with blob_store(data_dir) as store, writing(store):
+        ref = await store.put_blob(b"an image of an acknowledged record", "image/jpeg", "x")
+        await commit(store, 1, [ref])
+    path = data_dir / "blobs" / ref.sha256[:2] / ref.sha256
+    age(path, 3600)
+    with (data_dir / "records.db").open("r+b") as db:
+        db.write(os.urandom(4096))
+
+    async with blob_store(data_dir) as store, writing(store):
+        assert store.quarantined is not None
+        assert await store.remove_blobs([NO_BLOB]) == 0
+        assert path.exists()
+    async with blob_store(data_dir) as store, writing(store):  # still beside the store
+        assert store.quarantined is None
+        assert await store.remove_blobs([NO_BLOB]) == 0
+        assert path.exists()
