@@ -5,6 +5,7 @@ Everything here is CPU work on one request's bytes; the app runs it in a worker 
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ from edge.wire import (
     verify_run,
 )
 from receiver.storage import Checked
+from receiver.trust import KEY_ID, current_path, retired_path
+
+log = logging.getLogger("receiver")
 
 WORKSTATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 RECORD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -49,28 +53,62 @@ class CheckedBatch:
 
 
 class Trust:
-    """The trusted workstation keys: `<workstation>.pem` files in a directory, re-read on change."""
+    """The trusted workstation keys (`receiver.trust` lays the directory out), re-read on change."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._cache: dict[str, tuple[tuple[int, int], Ed25519PublicKey]] = {}
+        # path -> (the file's inode, mtime and size when read, its key or None if unusable, its
+        # key id); the inode too: every key file has the same size, and a replaced one a new inode
+        self._cache: dict[Path, tuple[tuple[int, int, int], Ed25519PublicKey | None, str]] = {}
 
-    def key(self, workstation: str) -> Ed25519PublicKey | None:
-        path = self.directory / f"{workstation}.pem"
+    def key(self, workstation: str, kid: str) -> Ed25519PublicKey:
+        """The key of id `kid` the workstation is trusted with, current or retired; Refused 403
+        untrusted_workstation without a current key, unknown_key without that key."""
+        current = self._read(current_path(self.directory, workstation), None)
+        if current is None:
+            log.warning("batch of %s refused: no trusted key for it", workstation)
+            raise Refused(403, "untrusted_workstation")
+        if current[1] == kid:
+            return current[0]
+        retired = None
+        if KEY_ID.match(kid):
+            retired = self._read(retired_path(self.directory, workstation, kid), kid)
+        if retired is None:
+            shown = kid if KEY_ID.match(kid) else "(not a key id)"
+            log.warning("batch of %s refused: key %s is not trusted for it", workstation, shown)
+            raise Refused(403, "unknown_key")
+        return retired[0]
+
+    def _read(self, path: Path, kid: str | None) -> tuple[Ed25519PublicKey, str] | None:
+        """The key in `path` and its id (which must be `kid` when given); None when the file is
+        missing or holds no such key."""
         try:
             st = path.stat()
-        except FileNotFoundError:
+        except OSError as exc:
+            if self._cache.pop(path, None) is not None or not isinstance(exc, FileNotFoundError):
+                log.warning("trusted key file %s: %s", path.name, exc.strerror or "gone")
             return None
-        stamp = (st.st_mtime_ns, st.st_size)
-        cached = self._cache.get(workstation)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        try:
-            public = load_public_key(path.read_bytes())
-        except (OSError, WireError):
-            return None
-        self._cache[workstation] = (stamp, public)
-        return public
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = self._cache.get(path)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, *_load(path, kid))
+            self._cache[path] = cached
+        _, public, found = cached
+        return None if public is None else (public, found)
+
+
+def _load(path: Path, kid: str | None) -> tuple[Ed25519PublicKey | None, str]:
+    """A trust file's key and key id; logged (once per change of the file) when unusable."""
+    try:
+        public = load_public_key(path.read_bytes())
+    except (OSError, WireError) as exc:
+        log.warning("trusted key file %s is unusable: %s", path.name, exc)
+        return None, ""
+    found = key_id(public)
+    if kid is not None and found != kid:
+        log.warning("trusted key file %s holds key %s, not the one its name says", path.name, found)
+        return None, ""
+    return public, found
 
 
 def decompress(data: bytes, encoding: str) -> bytes:
@@ -108,11 +146,7 @@ def check(data: bytes, encoding: str, trust: Trust) -> CheckedBatch:
         raise Refused(400, "unsupported_version")
     if not WORKSTATION.match(batch.workstation):
         raise Refused(400, "bad_workstation")
-    public = trust.key(batch.workstation)
-    if public is None:
-        raise Refused(403, "untrusted_workstation")
-    if key_id(public) != batch.key_id:
-        raise Refused(403, "unknown_key")
+    public = trust.key(batch.workstation, batch.key_id)
     links = []
     last = 0
     fromhex = bytes.fromhex

@@ -3,7 +3,8 @@
 `POST /v1/enroll` takes the token, a CSR (ECDSA, common name = the workstation id) and the
 workstation's Ed25519 chain key; it answers the client certificate signed by the region CA
 and the CA itself, and registers the key in the region's trust directory, so the batches the
-workstation seals are verified against it. `GET /v1/enroll/ca` serves the CA, which the
+workstation seals are verified against it (a key it enrolled before is kept as retired, for
+what it sealed with that one: `receiver.trust`). `GET /v1/enroll/ca` serves the CA, which the
 technician checks against the fingerprint the region printed with the token.
 
 With a region configured, the other routes need a client certificate the region CA issued,
@@ -26,8 +27,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from edge.wire import WireError, key_id, load_public_key
 from receiver.checks import WORKSTATION, Refused
-from receiver.region import Region, common_name, write_public
+from receiver.region import Region, common_name
 from receiver.tokens import TokenError, TokenStore
+from receiver.trust import register_key
 
 log = logging.getLogger("receiver.enroll")
 
@@ -92,15 +94,14 @@ def _enroll(
         if common_name(csr.subject) != workstation or not WORKSTATION.match(workstation):
             raise Refused(403, "workstation_mismatch")
         cert = region.issue_client(workstation, csr_key)
-        pem = public.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        trusted = region.trust_dir / f"{workstation}.pem"
-        if trusted.exists() and trusted.read_bytes() != pem:
+        registered = register_key(region.trust_dir, workstation, public)
+        if registered.retired is not None:
             log.warning(
-                "workstation %s enrolled a new chain key, replacing its old one", workstation
+                "workstation %s enrolled a new chain key %s; its old key %s is kept as retired",
+                workstation,
+                registered.key_id,
+                registered.retired,
             )
-        write_public(trusted, pem)
         return Enrollment(
             workstation=workstation,
             certificate=cert.public_bytes(serialization.Encoding.PEM).decode(),

@@ -124,7 +124,10 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser("receiver", help="run the reference regional receiver")
     p.add_argument("--listen", type=_listen, default=("127.0.0.1", 8480), help="HOST:PORT")
     p.add_argument("--db", help="SQLite file path or postgresql://... URL (required to serve)")
-    p.add_argument("--trust", help="directory of <workstation>.pem public keys")
+    p.add_argument(
+        "--trust",
+        help="directory of <workstation>.pem public keys (retired ones in retired/, `trust-key`)",
+    )
     p.add_argument(
         "--region",
         help="region directory (`receiver ca init`): TLS, client certificates, enrollment",

@@ -233,8 +233,14 @@ class PostgresStorage(Storage):
             gaps = [(int(a), int(b)) for a, b in await cur.fetchall()]
             cur = await conn.execute(pg(q.CHAIN_STARTS), (workstation, GENESIS, MAX_GAPS))
             starts = [int(s) for (s,) in await cur.fetchall()]
+            cur = await conn.execute(pg(q.CHAIN_BREAKS), (workstation, GENESIS, GENESIS, MAX_GAPS))
+            breaks = [int(s) for (s,) in await cur.fetchall()]
+            cur = await conn.execute(pg(q.CHAIN_KEYS), (workstation, MAX_GAPS))
+            keys = await cur.fetchall()
         count, first, last = summary
-        return chain_status(workstation, int(count), int(first), int(last), gaps, starts)
+        return chain_status(
+            workstation, int(count), int(first), int(last), gaps, starts, breaks, keys
+        )
 
     async def publish_alert_list(
         self, version: int, sha256: str, body: bytes, published_at: float

@@ -4,6 +4,7 @@
     <region>/server.pem, server.key (0600)  the receiver's TLS certificate, issued by the CA
     <region>/enroll.db                      one-time enrollment tokens (`receiver.tokens`)
     <region>/trusted/<workstation>.pem      the enrolled workstations' Ed25519 public keys
+    <region>/trusted/retired/               keys they enrolled before (`receiver.trust`)
 
 Workstations pin the region CA for the server's certificate and present a client certificate
 the same CA issued at enrollment, with their workstation id as its common name. Operators (the
@@ -68,11 +69,23 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def write_public(path: Path, data: bytes) -> None:
-    """Write a public file atomically (0644)."""
+    """Write a public file atomically (0644), durable (file and directory fsynced) on return."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_bytes(data)
-    tmp.chmod(0o644)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.fchmod(fd, 0o644)  # whatever the umask
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:

@@ -1,5 +1,6 @@
-"""`midas-edge receiver ca init`, `enroll-token` and `operator-cert`: the region's side of
-enrollment and of who reads the records, and the TLS settings of a receiver serving a region."""
+"""`midas-edge receiver ca init`, `enroll-token`, `operator-cert` and `trust-key`: the region's
+side of enrollment, of who reads the records and of whose keys are trusted, and the TLS settings
+of a receiver serving a region."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from edge.wire import WireError, load_public_key
 from receiver import ReceiverError, SetupError
 from receiver.checks import WORKSTATION
 from receiver.region import CA_CERT, Region, init_region, pem_key, write_private, write_public
 from receiver.tokens import DEFAULT_VALID_S, TokenStore
+from receiver.trust import register_key, retired_path
 
 EXIT_OK, EXIT_FAIL = 0, 1
 # A token lives at most a month: one that never expires is a standing key to the region.
@@ -104,8 +107,34 @@ def cmd_operator_cert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_trust_key(args: argparse.Namespace) -> int:
+    if not WORKSTATION.match(args.workstation):
+        print("error: --workstation: expected a workstation id", file=sys.stderr)
+        return EXIT_FAIL
+    try:
+        directory = Region.load(Path(args.region)).trust_dir if args.region else Path(args.trust)
+        if not directory.is_dir():
+            raise SetupError(f"{directory}: not a directory")
+        try:
+            public = load_public_key(Path(args.key).read_bytes())
+        except WireError as exc:
+            raise SetupError(f"--key {args.key}: {exc}") from None
+        done = register_key(directory, args.workstation, public)
+    except (ReceiverError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    state = "trusted" if done.changed else "unchanged (already its current key)"
+    print(f"{args.workstation}: key {done.key_id} {state}")
+    if done.retired is not None:
+        kept = retired_path(directory, args.workstation, done.retired)
+        print(f"retired: key {done.retired}, kept as {kept}: what it sealed is still accepted")
+        print("  (remove that file to revoke the key)")
+    return EXIT_OK
+
+
 def add_subcommands(parser: argparse.ArgumentParser) -> None:
-    """`receiver ca init` and `receiver enroll-token` (without one, `receiver` serves)."""
+    """`receiver ca init`, `enroll-token`, `operator-cert`, `trust-key` (without one, `receiver`
+    serves)."""
     sub = parser.add_subparsers(dest="receiver_command", metavar="ACTION")
     ca = sub.add_parser("ca", help="the region's certificate authority")
     ca_sub = ca.add_subparsers(dest="ca_command", required=True, metavar="ACTION")
@@ -134,3 +163,13 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     operator.add_argument("--name", required=True, help="who holds it (its common name)")
     operator.add_argument("--out", required=True, help="directory for NAME.key and NAME.crt")
     operator.set_defaults(func=cmd_operator_cert)
+    trust = sub.add_parser(
+        "trust-key",
+        help="trust a workstation's chain key; the key it replaces stays trusted as retired",
+    )
+    where = trust.add_mutually_exclusive_group(required=True)
+    where.add_argument("--trust", help="trust directory (as `receiver --trust`)")
+    where.add_argument("--region", help="region directory (its trust directory)")
+    trust.add_argument("--workstation", required=True, help="the workstation id")
+    trust.add_argument("--key", required=True, help="its public key (PEM: workstation.pub)")
+    trust.set_defaults(func=cmd_trust_key)

@@ -49,6 +49,21 @@ PRUNE_ALERT_LISTS = (
     " (SELECT version FROM alert_lists ORDER BY version DESC LIMIT ?)"
 )
 CHAIN_STARTS = "SELECT seq FROM records WHERE workstation = ? AND prev = ? ORDER BY seq LIMIT ?"
+# Parameters: workstation, the genesis hash twice, the limit. A record at seq - 1 sealed with the
+# same key means a chain start there cut the chain; another key's record there, a re-key.
+CHAIN_BREAKS = (
+    "SELECT DISTINCT r.seq FROM records r WHERE r.workstation = ? AND ("
+    " (r.prev = ? AND EXISTS (SELECT 1 FROM records p WHERE p.workstation = r.workstation"
+    "  AND p.seq = r.seq - 1 AND p.key_id = r.key_id))"
+    " OR (r.prev <> ? AND EXISTS (SELECT 1 FROM records p WHERE p.workstation = r.workstation"
+    "  AND p.seq = r.seq - 1) AND NOT EXISTS (SELECT 1 FROM records p"
+    "  WHERE p.workstation = r.workstation AND p.seq = r.seq - 1 AND p.hash = r.prev))"
+    ") ORDER BY r.seq LIMIT ?"
+)
+CHAIN_KEYS = (
+    "SELECT key_id, MIN(seq), MAX(seq), COUNT(*) FROM records WHERE workstation = ? "
+    "GROUP BY key_id ORDER BY MIN(seq), key_id LIMIT ?"
+)
 
 
 def chunks(items: list[T], size: int = 500) -> list[list[T]]:

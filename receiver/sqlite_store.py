@@ -199,8 +199,19 @@ class SqliteStorage(Storage):
                 return None
             gaps = conn.execute(q.CHAIN_GAPS, (workstation, MAX_GAPS + 1)).fetchall()
             starts = conn.execute(q.CHAIN_STARTS, (workstation, GENESIS, MAX_GAPS)).fetchall()
+            breaks = conn.execute(
+                q.CHAIN_BREAKS, (workstation, GENESIS, GENESIS, MAX_GAPS)
+            ).fetchall()
+            keys = conn.execute(q.CHAIN_KEYS, (workstation, MAX_GAPS)).fetchall()
             return chain_status(
-                workstation, count, first, last, [(a, b) for a, b in gaps], [s for (s,) in starts]
+                workstation,
+                count,
+                first,
+                last,
+                [(a, b) for a, b in gaps],
+                [s for (s,) in starts],
+                [s for (s,) in breaks],
+                keys,
             )
 
         return await self._on(self._rx, run)

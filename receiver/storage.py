@@ -109,6 +109,15 @@ class Workstations(msgspec.Struct, frozen=True):
     workstations: list[WorkstationOut]
 
 
+class KeyUse(msgspec.Struct, frozen=True):
+    """One key a workstation's stored records were sealed with, and where in its sequence."""
+
+    key_id: str
+    first_seq: int
+    last_seq: int
+    count: int
+
+
 class ChainStatus(msgspec.Struct, frozen=True):
     """Per-workstation chain status: gaps are inclusive [first, last] ranges of missing seqs."""
 
@@ -120,6 +129,10 @@ class ChainStatus(msgspec.Struct, frozen=True):
     gaps: list[tuple[int, int]]
     gaps_truncated: bool
     chain_starts: list[int]  # seqs whose prev is the genesis hash (a new key or store)
+    # Seqs that do not link to the record stored at seq - 1: a chain start under that record's
+    # key (a quarantined store, or a chain cut), or a prev that is not that record's hash.
+    breaks: list[int]
+    keys: list[KeyUse]  # by first seq
 
 
 def record_out(values: Sequence[Any]) -> RecordOut:
@@ -153,7 +166,10 @@ def chain_status(
     last: int,
     gaps: list[tuple[int, int]],
     starts: list[int],
+    breaks: list[int],
+    keys: Sequence[Sequence[Any]],
 ) -> ChainStatus:
+    """The status from the `sql.CHAIN_*` answers (either driver's column types)."""
     truncated = len(gaps) > MAX_GAPS
     return ChainStatus(
         workstation=workstation,
@@ -164,6 +180,8 @@ def chain_status(
         gaps=gaps[:MAX_GAPS],
         gaps_truncated=truncated,
         chain_starts=starts[:MAX_GAPS],
+        breaks=breaks[:MAX_GAPS],
+        keys=[KeyUse(str(k), int(a), int(b), int(n)) for k, a, b, n in keys],
     )
 
 

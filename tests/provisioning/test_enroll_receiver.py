@@ -2,8 +2,9 @@
 
 A token enrolls once (its reuse is a typed 403), expires, and only for the workstation it was
 issued for; a bad CSR or key leaves it usable. The enrolled key becomes the one the receiver
-verifies that workstation's batches with; with a region, routes need a region certificate
-and a batch must come from the workstation its certificate names.
+verifies that workstation's batches with (the one it replaces stays trusted as retired); with a
+region, routes need a region certificate and a batch must come from the workstation its
+certificate names.
 """
 
 from __future__ import annotations
@@ -90,6 +91,21 @@ async def test_a_token_enrolls_once_and_registers_the_chain_key(region: RegionSe
         await _enroll(region, token, "ws-1", station.key)
     assert again.value.reason == "token_used"
     assert "403" in str(again.value)
+
+
+async def test_a_new_chain_key_keeps_the_one_it_replaces_as_retired(
+    region: RegionServer,
+) -> None:
+    old, new = Workstation("ws-1"), Workstation("ws-1")
+    await _enroll(region, region.token(), "ws-1", old.key)
+    done = await _enroll(region, region.token(), "ws-1", new.key)
+    assert done.key_id == new.key_id
+    trust = region.region.trust_dir
+    assert (trust / "ws-1.pem").read_bytes() == _public_pem(new.key)
+    # What the workstation sealed with its old key is still verified with it.
+    assert (trust / "retired" / f"ws-1.{old.key_id}.pem").read_bytes() == _public_pem(old.key)
+    await _enroll(region, region.token(), "ws-1", new.key)  # a renewal: the same key
+    assert [p.name for p in (trust / "retired").iterdir()] == [f"ws-1.{old.key_id}.pem"]
 
 
 async def test_tokens_expire_name_their_workstation_and_survive_bad_requests(

@@ -145,7 +145,10 @@ async def test_chain_restart_is_a_chain_start(
     ws.sealer = Sealer("ws-1", ws.key)  # a quarantined store: a new chain from genesis
     assert statuses(await send(http, url, ws.batch(ws.records(1)))) == [("stored", "")]
     async with http.get(f"{url}/v1/workstations/ws-1/chain") as resp:
-        assert (await resp.json())["chain_starts"] == [1, 3]
+        chain = await resp.json()
+    assert chain["chain_starts"] == [1, 3]
+    # Under the key that sealed seq 2 the new chain cuts the old one: stored, and reported.
+    assert chain["breaks"] == [3]
 
 
 def _raw(ws: Workstation, **changes: Any) -> bytes:

@@ -14,7 +14,14 @@ from edge.wire import Batch, Receipt, Receipts, WireRecord
 from receiver.app import create_app
 from receiver.checks import Trust
 from receiver.sqlite_store import SqliteStorage
-from receiver.storage import ChainStatus, RecordOut, RecordPage, WorkstationOut, Workstations
+from receiver.storage import (
+    ChainStatus,
+    KeyUse,
+    RecordOut,
+    RecordPage,
+    WorkstationOut,
+    Workstations,
+)
 
 SPEC = Path(receiver.__file__).with_name("openapi.yaml")
 
@@ -52,6 +59,7 @@ def test_every_route_is_described_and_nothing_else(tmp_path: Path) -> None:
         ("Workstation", WorkstationOut),
         ("Workstations", Workstations),
         ("ChainStatus", ChainStatus),
+        ("KeyUse", KeyUse),
     ],
 )
 def test_schemas_match_the_structs(name: str, struct: type[msgspec.Struct]) -> None:

@@ -1,0 +1,90 @@
+"""The trust directory: the Ed25519 keys a receiver verifies each workstation's batches with.
+
+    <trust>/<workstation>.pem                    the workstation's current key
+    <trust>/retired/<workstation>.<key_id>.pem   keys it sealed with before a re-key
+
+A workstation is trusted while its current key is there; a batch is verified with the key its
+`key_id` names, current or retired, so the backlog a workstation sealed before a re-key is still
+delivered. Registering a new key keeps the one it replaces as retired. Removing a file revokes
+that key (removing `<workstation>.pem`, the whole workstation); the receiver notices at the next
+batch. Retired keys live in their own directory: a key id has no dot, so no workstation's file
+name there can be read as another's, and no current key's name can pass for a retired one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from edge.wire import WireError, key_id, load_public_key
+from receiver.region import write_public
+
+log = logging.getLogger("receiver.trust")
+
+RETIRED = "retired"
+KEY_ID = re.compile(r"^[0-9a-f]{16}$")  # what `edge.wire.key_id` returns
+
+
+def current_path(directory: Path, workstation: str) -> Path:
+    return directory / f"{workstation}.pem"
+
+
+def retired_path(directory: Path, workstation: str, kid: str) -> Path:
+    """Where a retired key of `workstation` is kept; `kid` must match KEY_ID (it names a file)."""
+    if not KEY_ID.match(kid):
+        raise ValueError("not a key id")
+    return directory / RETIRED / f"{workstation}.{kid}.pem"
+
+
+def public_pem(public: Ed25519PublicKey) -> bytes:
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """What `register_key` did: the key now current, and the one it kept as retired."""
+
+    key_id: str
+    retired: str | None  # the key id of the replaced key, None when nothing was replaced
+    changed: bool  # False when the key was already the current one
+
+
+def register_key(directory: Path, workstation: str, public: Ed25519PublicKey) -> Registered:
+    """Make `public` the workstation's current key; the key it replaces is kept as retired.
+
+    The retired copy is durable before the current key is replaced, so a crash in between
+    never leaves the old key's backlog without its key. A key registered again after it was
+    retired becomes current again and leaves the retired directory.
+    """
+    kid = key_id(public)
+    current = current_path(directory, workstation)
+    try:
+        old = current.read_bytes()
+    except FileNotFoundError:
+        old = None
+    retired: str | None = None
+    if old is not None:
+        try:
+            previous = load_public_key(old)
+        except WireError:
+            # It verified nothing: there is no backlog to keep it for.
+            log.warning("the trusted key of %s is not an Ed25519 PEM key; replaced", workstation)
+        else:
+            if key_id(previous) == kid:
+                return Registered(kid, None, changed=False)
+            retired = key_id(previous)
+            target = retired_path(directory, workstation, retired)
+            target.parent.mkdir(mode=0o755, exist_ok=True)
+            write_public(target, public_pem(previous))
+    write_public(current, public_pem(public))
+    with contextlib.suppress(FileNotFoundError):
+        retired_path(directory, workstation, kid).unlink()
+    return Registered(kid, retired, changed=True)
