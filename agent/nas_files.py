@@ -1,5 +1,10 @@
 """Blocking file publication on a share: parts written, fsynced in parallel, renamed without
-ever replacing an existing file (an existing one is compared by SHA-256 instead)."""
+ever replacing an existing file (an existing one is compared by SHA-256 instead).
+
+Every name on the share carries its content's digest, so a file holding other content under a
+name is damaged (truncated, overwritten, restored from elsewhere): it is never trusted and never
+replaced; the content goes under the next of its fresh names, `<stem>-<n><ext>`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 FSYNC_THREADS = 32
 FSYNC_CHUNK = 256  # files open at once while their fsyncs run
+MAX_NAMES = 16  # a name and its fresh variants, tried before the content is given up
 
 
 class Conflict(Exception):  # a verdict on a file, caught by the NAS sink
@@ -90,13 +96,33 @@ def _rename_new(tmp: str, target: str, sha256: str) -> None:
         raise Conflict
 
 
-def publish(target: str, data: bytes, sha256: str) -> None:
-    """Write `target` atomically, unless it holds `data` already; `Conflict` otherwise."""
-    existing = digest_of(target)
-    if existing is not None and existing != sha256:
+def names_of(target: str) -> Iterator[str]:
+    """`target`, then its fresh variants `<stem>-1<ext>`, `<stem>-2<ext>`, ..."""
+    yield target
+    stem, ext = os.path.splitext(target)
+    for n in range(1, MAX_NAMES):
+        yield f"{stem}-{n}{ext}"
+
+
+def place(target: str, sha256: str) -> tuple[str, bool]:
+    """Where content of digest `sha256` goes: the first of `target`'s names that holds it already
+    (True) or is free (False), passing over damaged files; `Conflict` when every name is taken."""
+    for name in names_of(target):
+        existing = digest_of(name)
+        if existing == sha256:
+            return name, True
+        if existing is None:
+            return name, False
+    raise Conflict
+
+
+def publish(target: str, data: bytes, sha256: str) -> str:
+    """Write `data` atomically under the first of `target`'s names that is free, unless one holds
+    it already; the name used. `Conflict` when every name holds other content."""
+    name, there = place(target, sha256)
+    if not there and publish_all([(0, (name, data, sha256))]):
         raise Conflict
-    if existing is None and publish_all([(0, (target, data, sha256))]):
-        raise Conflict
+    return name
 
 
 def publish_all(

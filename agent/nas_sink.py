@@ -17,9 +17,12 @@ named after its content, so a re-sent identical batch finds it already there; a 
 manifest names is what a batch interrupted before its manifest left behind, and the records in
 it were sent again. Every file is written as `<name>.part-<random>` in its own directory,
 fsynced, closed, renamed to its lower-case name (never over an existing file: an existing one
-is compared by SHA-256 instead; an image with other content under its name rejects its record
-as "conflict", a records file or manifest with other content fails the batch), then the
-directories are fsynced (best effort).
+is compared by SHA-256 instead), then the directories are fsynced (best effort). Every name
+carries its content's digest, so a file with other content under it is damaged (a technician,
+a truncation, an old backup): it is left alone and never trusted, and the content goes under
+the next free name `<name>-<n>.<ext>` (the manifest names the file used); when all 16 names are
+taken, an image rejects its record as "conflict" and a records file or manifest fails the batch.
+`midas-edge outbox reconcile` (agent/nas_reconcile.py) finds what vanished or was damaged.
 
 Before each batch the root must be a mount point (`os.path.ismount` and a `st_dev` other than
 its parent's) holding the sentinel file. All share I/O runs in daemon threads under the sink's
@@ -47,7 +50,7 @@ from typing import TypeVar
 import msgspec
 
 from agent import faults
-from agent.nas_files import Conflict, digest_of, fsync_dir, publish, publish_all
+from agent.nas_files import Conflict, fsync_dir, place, publish, publish_all
 from agent.sink import Delivery, Outcome, Outgoing, Sink, SinkUnavailable, TransientError
 from edge.config import SinkConfig
 
@@ -65,6 +68,29 @@ UNREADABLE = "unreadable_record"
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 _line = msgspec.json.Encoder()
 _EXT = {"image/jpeg": "jpg", "image/png": "png", "image/jp2": "jp2", "image/webp": "webp"}
+
+
+def mount_required() -> bool:
+    """Whether a NAS root must be a mount point (always, but in tests that say otherwise)."""
+    return os.environ.get(UNMOUNTED_ENV) != "1"
+
+
+def verify_share(root: Path, sentinel: str, require_mount: bool) -> None:
+    """`SinkUnavailable` unless `root` is a mounted directory holding `sentinel` (stat only)."""
+    try:
+        st = os.stat(root)
+        if not stat.S_ISDIR(st.st_mode):
+            raise SinkUnavailable("the share root is not a directory")
+        if require_mount and (
+            not os.path.ismount(root) or st.st_dev == os.stat(root.parent).st_dev
+        ):
+            raise SinkUnavailable("the share is not mounted (bare mount point)")
+        if not (root / sentinel).is_file():
+            raise SinkUnavailable("the share's sentinel file is missing")
+    except FileNotFoundError:
+        raise SinkUnavailable("the share root does not exist") from None
+    except OSError as exc:
+        raise SinkUnavailable(f"the share cannot be checked ({exc.strerror})") from exc
 
 
 class _Head(msgspec.Struct):
@@ -91,7 +117,7 @@ class NasSink(Sink):
         self.workstation = workstation
         self.key_id = key_id
         if require_mount is None:
-            require_mount = os.environ.get(UNMOUNTED_ENV) != "1"
+            require_mount = mount_required()
         self.require_mount = require_mount
         self.max_workers = max_workers
         self.in_flight = 0
@@ -157,20 +183,7 @@ class NasSink(Sink):
     # -- blocking part (worker thread) -------------------------------------------------------
 
     def _verify(self) -> None:
-        try:
-            st = os.stat(self.root)
-            if not stat.S_ISDIR(st.st_mode):
-                raise SinkUnavailable("the share root is not a directory")
-            if self.require_mount and (
-                not os.path.ismount(self.root) or st.st_dev == os.stat(self.root.parent).st_dev
-            ):
-                raise SinkUnavailable("the share is not mounted (bare mount point)")
-            if not (self.root / self.sentinel).is_file():
-                raise SinkUnavailable("the share's sentinel file is missing")
-        except FileNotFoundError:
-            raise SinkUnavailable("the share root does not exist") from None
-        except OSError as exc:
-            raise SinkUnavailable(f"the share cannot be checked ({exc.strerror})") from exc
+        verify_share(self.root, self.sentinel, self.require_mount)
 
     def _remove_stale_parts(self) -> int:
         self._verify()
@@ -229,10 +242,11 @@ class NasSink(Sink):
             folder = os.path.join(base, kept[0].rel)
             name = f"manifest-{first:012d}-{last:012d}-{digest[:8]}.jsonl"
             try:
-                publish(os.path.join(folder, name), manifest, digest)
+                used = publish(os.path.join(folder, name), manifest, digest)
             except Conflict:
-                raise TransientError("a manifest of that name holds other content") from None
+                raise TransientError("every name of the manifest holds other content") from None
             fsync_dir(folder)
+            name = self._passed_over(name, used)
         except OSError as exc:
             if exc.errno in _FULL:
                 # The share's fault, not the records': no attempt is counted against them.
@@ -259,16 +273,26 @@ class NasSink(Sink):
             if folder not in touched:
                 os.makedirs(folder, exist_ok=True)
                 touched.add(folder)
-            target = os.path.join(folder, name)
-            existing = digest_of(target)
-            if existing is None:
+            try:
+                target, there = place(os.path.join(folder, name), digest)
+            except Conflict:
+                raise TransientError("every name of a records file holds other content") from None
+            if not there:
                 todo.append((len(todo), (target, data, digest)))
-            elif existing != digest:
-                raise TransientError("a records file of that name holds other content")
-            names[rel] = f"{rel}/{name}"
+            names[rel] = f"{rel}/{self._passed_over(name, target)}"
         if publish_all(todo, _parts_written):
             raise TransientError("a records file of that name holds other content")
         return names
+
+    def _passed_over(self, name: str, used: str) -> str:
+        """The file name `used` for `name`; a damaged file passed over on the way is logged."""
+        used = os.path.basename(used)
+        if used != name:
+            log.warning(
+                "a damaged file on the share was passed over",
+                extra={"sink": self.name, "file": name, "written": used},
+            )
+        return used
 
     def _write_blobs(
         self, out: Outgoing, base: str, rel: str, touched: set[str]
@@ -278,7 +302,7 @@ class NasSink(Sink):
         entries: list[dict[str, object]] = []
         for blob in out.blobs:
             sha = blob.sha256.lower()
-            name = f"blobs/{sha}.{_EXT.get(blob.media_type, 'bin')}"
+            name = f"{sha}.{_EXT.get(blob.media_type, 'bin')}"
             try:
                 with open(blob.path, "rb") as f:
                     data = f.read()
@@ -287,13 +311,13 @@ class NasSink(Sink):
             folder = os.path.join(day, "blobs")
             os.makedirs(folder, exist_ok=True)
             try:
-                publish(os.path.join(day, name), data, sha)
+                used = publish(os.path.join(folder, name), data, sha)
             except Conflict:
                 return CONFLICT, []
             touched.add(folder)
             entries.append(
                 {
-                    "file": f"{rel}/{name}",
+                    "file": f"{rel}/blobs/{self._passed_over(name, used)}",
                     "size": len(data),
                     "sha256": sha,
                     "media_type": blob.media_type,

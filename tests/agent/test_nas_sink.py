@@ -14,6 +14,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from agent import nas_files
 from agent.nas_sink import NasSink
 from agent.scheduler import SinkScheduler
 from agent.sink import BlobFile, Outcome, Outgoing, SinkUnavailable, TransientError
@@ -122,7 +123,9 @@ async def test_a_resend_finds_everything_already_there(tmp_path: Path) -> None:
     assert {p: p.stat().st_mtime_ns for p in files(root)} == before
 
 
-async def test_an_image_with_other_content_under_its_name_is_a_conflict(tmp_path: Path) -> None:
+async def test_an_image_with_other_content_under_its_name_goes_under_a_fresh_name(
+    tmp_path: Path,
+) -> None:
     root = share(tmp_path)
     image = tmp_path / "image"
     image.write_bytes(b"\xff\xd8jpeg")
@@ -132,20 +135,24 @@ async def test_an_image_with_other_content_under_its_name_is_a_conflict(tmp_path
     (manifest,) = manifests(root)
     path = manifest.parent / "blobs" / f"{blob.sha256}.jpg"  # the same capture day
     path.parent.mkdir()
-    path.write_bytes(b"someone else")
+    path.write_bytes(b"someone else")  # damaged: never trusted, never replaced
     answers = await sink(root).send(batch)
-    assert [(a.seq, a.outcome, a.reason) for a in answers] == [
-        (1, Outcome.DELIVERED, ""),
-        (2, Outcome.REJECTED, "conflict"),
-        (3, Outcome.DELIVERED, ""),
-    ]
+    assert [(a.seq, a.outcome) for a in answers] == [(n, Outcome.DELIVERED) for n in (1, 2, 3)]
     assert path.read_bytes() == b"someone else"
+    fresh = path.with_name(f"{blob.sha256}-1.jpg")
+    assert fresh.read_bytes() == b"\xff\xd8jpeg"
     last = max(manifests(root), key=lambda p: p.name)
-    ids = [json.loads(line)["id"] for line in last.read_text().splitlines()]
-    assert ids == [batch[0].id, batch[2].id]
+    lines = [json.loads(line) for line in last.read_text().splitlines()]
+    assert [b["file"] for b in lines[1]["blobs"]] == [str(fresh.relative_to(root / "test-ws"))]
+
+    for n in range(2, nas_files.MAX_NAMES):  # every name taken by other content: a conflict
+        path.with_name(f"{blob.sha256}-{n}.jpg").write_bytes(b"someone else")
+    fresh.write_bytes(b"someone else")
+    answers = await sink(root).send(batch[1:2])
+    assert [(a.seq, a.outcome, a.reason) for a in answers] == [(2, Outcome.REJECTED, "conflict")]
 
 
-async def test_a_records_file_with_other_content_fails_the_batch(tmp_path: Path) -> None:
+async def test_a_records_file_with_other_content_is_passed_over(tmp_path: Path) -> None:
     root = share(tmp_path)
     batch = [outgoing(n) for n in range(3)]
     await sink(root).send(batch)
@@ -153,9 +160,21 @@ async def test_a_records_file_with_other_content_fails_the_batch(tmp_path: Path)
     (records_file,) = manifest.parent.glob("records-*.jsonl")
     manifest.unlink()  # as if the batch had stopped before its manifest
     records_file.write_bytes(b"someone else\n")
+    answers = await sink(root).send(batch)
+    assert [a.outcome for a in answers] == [Outcome.DELIVERED] * 3
+    assert records_file.read_bytes() == b"someone else\n"
+    fresh = records_file.with_name(f"{records_file.stem}-1.jsonl")
+    assert fresh.read_bytes() == b"".join(o.body + b"\n" for o in batch)
+    (manifest,) = manifests(root)
+    assert {json.loads(line)["file"] for line in manifest.read_text().splitlines()} == {
+        str(fresh.relative_to(root / "test-ws"))
+    }
+
+    manifest.unlink()
+    for n in range(1, nas_files.MAX_NAMES):  # every name taken by other content
+        records_file.with_name(f"{records_file.stem}-{n}.jsonl").write_bytes(b"someone else\n")
     with pytest.raises(TransientError, match="records file"):
         await sink(root).send(batch)
-    assert records_file.read_bytes() == b"someone else\n"
     assert manifests(root) == []
 
 
