@@ -2,8 +2,10 @@
 
 A deliveries row per (sink, record) moves: pending → delivered (the sink's receipt), pending →
 dead (rejected, or too many attempts; never deleted automatically), dead → pending (`replay`),
-dead → dropped (`drop`: the operator gives that record up for that sink). Retention treats a
-dropped row as settled, so personal data does not stay on the workstation for ever.
+dead → dropped (`drop`: the operator gives that record up for that sink), delivered → pending
+(`reconcile --repair`: a NAS share lost or damaged what the sink wrote, agent/nas_reconcile.py).
+Retention treats a dropped row as settled, so personal data does not stay on the workstation
+for ever.
 
 The CLI edits the database while the daemon may be running, on its own connection, in one short
 `BEGIN IMMEDIATE` transaction with a busy timeout: the daemon's writer waits on its own busy
@@ -23,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from agent import nas_reconcile
 from edge.config import Config
 from edge.records import utc_timestamp
 from edge.store.store import DB_NAME
@@ -133,6 +136,13 @@ def drop(conn: sqlite3.Connection, seq: int, sink: str | None, now: float) -> in
         return conn.execute(DROP_SQL, (utc_text(now), DROP_RECEIPT, seq, sink)).rowcount
 
 
+def requeue(conn: sqlite3.Connection, sink: str) -> int:
+    """Deliveries of the records `nas_reconcile.check` found missing or damaged on `sink`'s share
+    (and still held) back to pending, attempts reset; returns the count."""
+    with _immediate(conn):
+        return conn.execute(nas_reconcile.REQUEUE_SQL, (sink,)).rowcount
+
+
 class _immediate:
     """One short write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
 
@@ -171,7 +181,7 @@ def connect(data_dir: Path) -> sqlite3.Connection:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`outbox [--sink NAME] [status | dead | replay SEQ|all | drop SEQ]`."""
+    """`outbox [--sink NAME] [status | dead | replay SEQ|all | drop SEQ | reconcile]`."""
     parser.add_argument("--sink", help="only this sink")
     actions = parser.add_subparsers(dest="outbox_action", metavar="ACTION")
     simple = (("status", "per-sink backlog, oldest age, counts"), ("dead", "dead letters"))
@@ -185,6 +195,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     drp = actions.add_parser("drop", help="give a dead letter up (kept, marked dropped)")
     drp.add_argument("seq", type=int, help="the record's sequence number")
     drp.add_argument("--sink", default=argparse.SUPPRESS, help="only this sink")
+    rec = actions.add_parser(
+        "reconcile", help="check that NAS shares still hold what was delivered to them"
+    )
+    rec.add_argument("--sink", default=argparse.SUPPRESS, help="only this NAS sink")
+    rec.add_argument(
+        "--repair", action="store_true", help="missing or damaged records back to pending"
+    )
+    rec.add_argument("--json", action="store_true", help="one JSON object per sink")
 
 
 def run(config: Config, args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
@@ -196,6 +214,8 @@ def run(config: Config, args: argparse.Namespace, out: TextIO = sys.stdout) -> i
             raise OutboxError(f"no sink named {sink!r} in the config")
         conn = connect(config.data_dir)
         try:
+            if action == "reconcile":
+                return _reconcile(conn, config, args, sink, out)
             return _act(conn, action, args, sink, out)
         except sqlite3.Error as exc:
             raise OutboxError(f"the record store failed ({exc})") from exc
@@ -229,3 +249,48 @@ def _act(
     for row in rows:
         out.write(json.dumps(row) + "\n")
     return EXIT_OK
+
+
+def _reconcile(
+    conn: sqlite3.Connection,
+    config: Config,
+    args: argparse.Namespace,
+    sink: str | None,
+    out: TextIO,
+) -> int:
+    """Check every NAS sink (or `sink`), re-queue with `--repair`; exit 0 only when all intact."""
+    sinks = [s for s in config.sinks if sink is None or s.name == sink]
+    if sink is not None and sinks[0].kind != "nas":
+        raise OutboxError(f"sink {sink!r} is not a NAS sink; reconcile checks NAS shares")
+    sinks = [s for s in sinks if s.kind == "nas"]
+    if not sinks:
+        raise OutboxError("no NAS sink in the config")
+    code = EXIT_OK
+    for nas in sinks:
+        try:
+            report = nas_reconcile.check(conn, nas, config.workstation.id)
+        except nas_reconcile.ReconcileError as exc:
+            print(f"error: sink {nas.name}: {exc}", file=sys.stderr)
+            code = EXIT_FAIL
+            continue
+        if args.repair and (report.missing.count or report.damaged.count):
+            report.requeued = requeue(conn, nas.name)
+        if not report.ok:
+            code = EXIT_FAIL
+        if args.json:
+            out.write(json.dumps(report.as_json()) + "\n")
+        else:
+            out.write(report.summary() + "\n")
+            if report.requeued is not None:
+                out.write(
+                    f"sink {nas.name}: re-queued {report.requeued} records; the sink writes"
+                    " them again at its next pass\n"
+                )
+        if report.lost.count:
+            print(
+                f"error: sink {nas.name}: {report.lost.count} records purged from this"
+                " workstation are missing or damaged on the share and cannot be sent again"
+                f" (seqs {report.lost.text()})",
+                file=sys.stderr,
+            )
+    return code

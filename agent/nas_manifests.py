@@ -1,0 +1,297 @@
+"""Reading one workstation's folder on a NAS share for reconciliation: its manifests, line by
+line, and whether the files each line names hold what it says (agent/nas_reconcile.py judges).
+
+A `ShareReader` does all the share I/O in one daemon thread and hands its findings over a
+bounded queue: chunks of `Seen` lines, and per manifest whether it is damaged (its content no
+longer the one its name's digest was made of, or lines nobody can read: then none of its lines
+is trusted). The sink's own mount point and sentinel check comes first; nothing is created and
+files are opened read-only (and non-blocking, so a FIFO left on the share cannot stall it).
+No progress within the sink's `timeout` is a hung mount: `findings` raises instead of waiting.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import queue
+import re
+import stat
+import threading
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import msgspec
+
+from agent.nas_sink import verify_share
+from agent.sink import SinkUnavailable
+
+CHUNK = 500  # manifest lines handed over together (the store side looks them up at once)
+QUEUE_CHUNKS = 4  # chunks read ahead of the store side
+POLL_S = 0.2
+READ_BYTES = 1 << 20
+MAX_LINE = 1 << 20  # a manifest line is a few hundred bytes; a longer one is damage
+MAX_RECORD = 64 << 20  # no record is this large: a size beyond it is damage, not read
+_MANIFEST = re.compile(r"manifest-\d{12}-\d{12}-([0-9a-f]{8})(?:-\d+)?\.jsonl")
+# A file that is not (all) there: its record is damaged. Any other error fails the check.
+_GONE = {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EIO, errno.ELOOP}
+
+
+class ReconcileError(Exception):
+    """The share cannot be checked (not mounted, no sentinel, hung, unreadable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One manifest line: its record, and whether the share holds it as the line says."""
+
+    id: str
+    seq: int
+    sha256: str
+    intact: bool
+
+
+_Item = list[Seen] | bool | BaseException | None  # lines, a manifest's end (damaged?), the end
+
+
+class _Entry(msgspec.Struct):
+    id: str
+    seq: int
+    file: str
+    offset: int
+    size: int
+    sha256: str
+    blobs: list[_Image] = []
+
+
+class _Image(msgspec.Struct):
+    file: str
+    size: int
+    sha256: str
+
+
+class _Stopped(Exception):
+    """The caller gave the reader up."""
+
+
+class ShareReader:
+    """Reads `<root>/<workstation>` on the share in a daemon thread; `findings()` consumes it."""
+
+    def __init__(self, root: Path, sentinel: str, require_mount: bool, workstation: str) -> None:
+        self.root = root
+        self.sentinel = sentinel
+        self.require_mount = require_mount
+        self.base = os.path.join(root, workstation)
+        self.queue: queue.Queue[_Item] = queue.Queue(maxsize=QUEUE_CHUNKS)
+        self.stopped = threading.Event()
+        self.progress_at = time.monotonic()
+        self._decode = msgspec.json.Decoder(_Entry)
+        self._path: str | None = None
+        self._file: IO[bytes] | None = None
+        self._images: dict[str, bool] = {}  # this manifest's images checked so far
+
+    def findings(self, timeout: float) -> Generator[list[Seen] | bool, None, None]:
+        """Start reading; yield each chunk of lines and each manifest's end (True: damaged);
+        the reader's error is raised here, and `timeout` seconds without progress too."""
+        threading.Thread(target=self._run, name="nas-reconcile", daemon=True).start()
+        try:
+            while True:
+                try:
+                    item = self.queue.get(timeout=POLL_S)
+                except queue.Empty:
+                    if time.monotonic() - self.progress_at > timeout:
+                        raise ReconcileError(
+                            f"the share did not answer within {timeout:g} s (hung mount?)"
+                        ) from None
+                    continue
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.stopped.set()
+
+    # -- the reading thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        item: _Item = None
+        try:
+            verify_share(self.root, self.sentinel, self.require_mount)
+            self._tick()
+            for path in self._manifests():
+                self._manifest(path)
+        except _Stopped:
+            return
+        except SinkUnavailable as exc:
+            item = ReconcileError(str(exc))
+        except OSError as exc:
+            item = ReconcileError(f"the share cannot be read ({exc.strerror or exc})")
+        except BaseException as exc:  # a bug: raised in the caller's thread
+            item = exc
+        finally:
+            self._close()
+        try:
+            self._put(item)
+        except _Stopped:
+            return
+
+    def _tick(self) -> None:
+        self.progress_at = time.monotonic()
+        if self.stopped.is_set():
+            raise _Stopped
+
+    def _put(self, item: _Item) -> None:
+        while True:
+            try:
+                self.queue.put(item, timeout=POLL_S)
+                return
+            except queue.Full:
+                if self.stopped.is_set():
+                    raise _Stopped from None
+
+    def _manifests(self) -> Iterator[str]:
+        def fail(exc: OSError) -> None:
+            if not isinstance(exc, FileNotFoundError):  # a folder gone meanwhile holds nothing
+                raise exc
+
+        for folder, dirs, files in os.walk(self.base, onerror=fail):
+            self._tick()
+            dirs[:] = sorted(d for d in dirs if d != "blobs")
+            for name in sorted(files):
+                if name.startswith("manifest-") and ".part-" not in name:
+                    yield os.path.join(folder, name)
+
+    def _manifest(self, path: str) -> None:
+        named = _MANIFEST.fullmatch(os.path.basename(path))
+        f = _open_regular(path)
+        if f is None:
+            return  # removed since the folder was listed (or not a file): not there
+        digest = hashlib.sha256()
+        chunk: list[Seen] = []
+        try:
+            with f:
+                while data := f.read(READ_BYTES):
+                    digest.update(data)
+                    self._tick()
+                sound = named is not None and digest.hexdigest()[:8] == named.group(1)
+                unreadable = False
+                f.seek(0)
+                for line in _lines(f):
+                    try:
+                        entry = self._decode.decode(line)
+                    except msgspec.DecodeError:  # also a line of the wrong shape
+                        unreadable = True
+                        continue
+                    intact = sound and self._ok(entry)
+                    chunk.append(Seen(entry.id, entry.seq, entry.sha256, intact))
+                    if len(chunk) >= CHUNK:
+                        self._put(chunk)
+                        chunk = []
+        finally:
+            self._close()
+            self._images.clear()
+        if chunk:
+            self._put(chunk)
+        self._put(unreadable or not sound)
+
+    def _ok(self, entry: _Entry) -> bool:
+        """The record's bytes and images are on the share as its manifest line says."""
+        self._tick()
+        if entry.offset < 0 or not 0 <= entry.size <= MAX_RECORD:
+            return False
+        data = self._read(self._resolve(entry.file), entry.offset, entry.size)
+        if data is None or hashlib.sha256(data).hexdigest() != entry.sha256.lower():
+            return False
+        return all(self._image_ok(image) for image in entry.blobs)
+
+    def _image_ok(self, image: _Image) -> bool:
+        """The image is under its SHA-256 name with its size and that SHA-256."""
+        path = self._resolve(image.file)
+        sha = image.sha256.lower()
+        if path is None or not _named_for(os.path.basename(path), sha):
+            return False
+        ok = self._images.get(path)
+        if ok is None:
+            ok = self._images[path] = self._digest(path, image.size) == sha
+        return ok
+
+    def _digest(self, path: str, size: int) -> str | None:
+        f = _open_regular(path)
+        if f is None:
+            return None
+        with f:
+            if os.fstat(f.fileno()).st_size != size:
+                return None
+            digest = hashlib.sha256()
+            while data := f.read(READ_BYTES):
+                digest.update(data)
+                self._tick()
+            return digest.hexdigest()
+
+    def _resolve(self, rel: str) -> str | None:
+        """A manifest's path, relative to the workstation folder and never leaving it."""
+        parts = rel.split("/")
+        if any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts):
+            return None
+        return os.path.join(self.base, *parts)
+
+    def _read(self, path: str | None, offset: int, size: int) -> bytes | None:
+        """`size` bytes at `offset` (fewer at the end), None when the file is not there."""
+        if path is None:
+            return None
+        if path != self._path:  # a manifest's lines name the same records file in a row
+            self._close()
+            self._path = path
+            self._file = _open_regular(path)
+        if self._file is None:
+            return None
+        try:
+            self._file.seek(offset)
+            return self._file.read(size)
+        except OSError as exc:
+            if exc.errno in _GONE:
+                return None
+            raise
+
+    def _close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._file = None
+        self._path = None
+
+
+def _open_regular(path: str) -> IO[bytes] | None:
+    """`path` opened read-only if it is a regular file; None if it is not there or not one."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in _GONE:
+            return None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def _named_for(name: str, sha256: str) -> bool:
+    """Whether an image's file name is its SHA-256 (`<sha256>.<ext>` or `<sha256>-<n>.<ext>`)."""
+    return len(sha256) == 64 and name.startswith(sha256) and name[64:65] in (".", "-")
+
+
+def _lines(f: IO[bytes]) -> Iterator[bytes]:
+    """A file's lines, each at most MAX_LINE bytes (a longer one is given as b"": unreadable)."""
+    while line := f.readline(MAX_LINE):
+        if len(line) == MAX_LINE and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = f.readline(MAX_LINE)
+            line = b""
+        yield line
