@@ -24,7 +24,7 @@ from receiver.access import check_batch_sender, client_certificates
 from receiver.checks import SHA256, WORKSTATION, Refused, Trust, check
 from receiver.enroll import add_routes as add_enroll_routes
 from receiver.region import Region
-from receiver.storage import MAX_PAGE, Storage
+from receiver.storage import MAX_PAGE, START, Storage, parse_cursor
 
 log = logging.getLogger("receiver")
 
@@ -144,9 +144,16 @@ async def get_records(request: web.Request) -> web.Response:
     workstation = request.query.get("workstation") or None
     if workstation is not None and not WORKSTATION.match(workstation):
         raise Refused(400, "bad_workstation")
-    after = _int(request, "after", 0, 0, 2**63 - 1)
     limit = _int(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
-    return _answer(await request.app[STORAGE_KEY].records(workstation, after, limit))
+    storage = request.app[STORAGE_KEY]
+    if workstation is not None:
+        after = _int(request, "after", 0, 0, 2**63 - 1)
+        return _answer(await storage.records(workstation, after, limit))
+    token = request.query.get("after", "")
+    cursor = parse_cursor(token) if token else START
+    if cursor is None:
+        raise Refused(400, "bad_after")
+    return _answer(await storage.listing(cursor, limit))
 
 
 async def get_record(request: web.Request) -> web.Response:

@@ -5,10 +5,24 @@ workstation, so chain linkage sees what another process committed before. Record
 unique constraint and rows go in with `ON CONFLICT DO NOTHING`: a row that another process
 inserted first (the same id from another workstation is not covered by the lock) is answered
 from the row that won — duplicate or conflict — never with an error and never twice.
+
+The listing of every record runs in commit order. `n` is not: a transaction that took a lower
+`n` may commit after a reader passed a higher one. So each row keeps the id of the transaction
+that inserted it (`xid`, a 64-bit xid8 that never wraps), and a listing shows only rows whose
+transaction is older than the oldest one still running when its snapshot was taken
+(`pg_snapshot_xmin`), ordered by (xid, n). Every transaction below that horizon has ended and
+any transaction id assigned later is above it, so the rows below it are final: a row that
+appears later sorts after every cursor already handed out. (The listing itself takes no xid.)
+
+The schema carries its version (`schema_version`): version 1 is the tables as first released,
+created when missing; each later step of `STEPS` runs once, in its own transaction, under the
+same advisory lock as schema creation, so receivers starting together migrate once.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +32,7 @@ from psycopg import sql as psql
 from psycopg_pool import AsyncConnectionPool
 
 from edge.wire import GENESIS, Receipt, Status
-from receiver import StorageError
+from receiver import SetupError, StorageError
 from receiver import sql as q
 from receiver.storage import (
     KEEP_ALERT_LISTS,
@@ -26,6 +40,7 @@ from receiver.storage import (
     AlertListMeta,
     ChainStatus,
     Checked,
+    Cursor,
     Lookup,
     RecordOut,
     RecordPage,
@@ -35,11 +50,14 @@ from receiver.storage import (
     answer_existing,
     chain_status,
     decide,
+    listing_page,
     publish_decision,
     record_out,
-    record_page,
+    seq_page,
     wanted,
 )
+
+log = logging.getLogger("receiver")
 
 CONNECT_TIMEOUT_S = 10.0  # opening the pool, and one new connection
 POOL_TIMEOUT_S = 30.0  # waiting for a free connection of the pool
@@ -75,6 +93,30 @@ CREATE TABLE IF NOT EXISTS alert_lists (
     published_at DOUBLE PRECISION NOT NULL
 );
 """
+# Schema steps after version 1 (`SCHEMA`): (version, statements), each applied in one transaction.
+STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        2,
+        (
+            # The rows already there were committed before this step (it waits for their
+            # writers): xid 0 lists them first, by n, as a listing by n had them.
+            "ALTER TABLE records ADD COLUMN xid xid8 NOT NULL DEFAULT '0'",
+            "ALTER TABLE records ALTER COLUMN xid SET DEFAULT pg_current_xact_id()",
+            "CREATE INDEX records_xid_n ON records (xid, n)",
+        ),
+    ),
+)
+LATEST = STEPS[-1][0]
+VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_version "
+    "(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+)
+# The text of xid under another name: ORDER BY xid would otherwise sort that text.
+LISTING = (
+    "SELECT n, workstation, seq, id, body, prev, hash, sig, key_id, received_at, xid::text AS xt "
+    "FROM records WHERE (xid, n) > (%s::xid8, %s::bigint) "
+    "AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid, n LIMIT %s"
+)
 INSERT_MANY = (
     "INSERT INTO records (workstation, seq, id, body, prev, hash, sig, key_id, received_at) VALUES "
 )
@@ -128,13 +170,54 @@ class PostgresStorage(Storage):
         except psycopg.Error as exc:
             raise StorageError(f"postgresql: cannot connect ({type(exc).__name__})") from exc
         self._opened = True
-        async with self._conn() as conn, conn.transaction():
+        try:
+            await self._create()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _create(self) -> None:
+        """The schema at its latest version: created, or migrated step by step."""
+        async with self._conn() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                if self.schema is not None:
+                    await conn.execute(
+                        psql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                            psql.Identifier(self.schema)
+                        )
+                    )
+                await conn.execute(SCHEMA)
+                await conn.execute(VERSION_TABLE)
+            for version, statements in STEPS:
+                await self._step(conn, version, statements)
+
+    async def _step(
+        self, conn: psycopg.AsyncConnection[Any], version: int, statements: tuple[str, ...]
+    ) -> None:
+        """Apply one schema step unless it is applied (by this process or another)."""
+        async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            if self.schema is not None:
-                await conn.execute(
-                    psql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psql.Identifier(self.schema))
+            cur = await conn.execute("SELECT COALESCE(MAX(version), 1) FROM schema_version")
+            row = await cur.fetchone()
+            current = int(row[0]) if row else 1
+            if current > LATEST:
+                raise SetupError(
+                    f"the database has schema version {current}, newer than this receiver's "
+                    f"({LATEST}): refusing to use it"
                 )
-            await conn.execute(SCHEMA)
+            if current >= version:
+                return
+            log.info("migrating the database schema to version %d", version)
+            # A step may build an index over every record: no statement timeout for it.
+            await conn.execute("SET LOCAL statement_timeout = 0")
+            for statement in statements:
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)",
+                (version, time.time()),
+            )
+        log.info("database schema migrated to version %d", version)
 
     async def close(self) -> None:
         if self._opened:
@@ -210,12 +293,18 @@ class PostgresStorage(Storage):
             row = await cur.fetchone()
         return None if row is None else record_out(row)
 
-    async def records(self, workstation: str | None, after: int, limit: int) -> RecordPage:
-        query, params = q.page(workstation, after, limit)
+    async def records(self, workstation: str, after: int, limit: int) -> RecordPage:
         async with self._conn() as conn:
-            cur = await conn.execute(pg(query), params)
+            cur = await conn.execute(pg(q.PAGE_WORKSTATION), (workstation, after, limit))
             rows = await cur.fetchall()
-        return record_page(rows, workstation, after)
+        return seq_page(rows, after)
+
+    async def listing(self, after: Cursor, limit: int) -> RecordPage:
+        async with self._conn() as conn:
+            cur = await conn.execute(LISTING, (str(after.xid), after.n, limit))
+            rows = await cur.fetchall()
+        out = [record_out(r[:-1]) for r in rows]
+        return listing_page(out, Cursor(int(rows[-1][-1]), out[-1].n) if rows else after)
 
     async def workstations(self) -> Workstations:
         async with self._conn() as conn:

@@ -16,10 +16,6 @@ GET_RECORD = (
     "SELECT n, workstation, seq, id, body, prev, hash, sig, key_id, received_at "
     "FROM records WHERE id = ?"
 )
-PAGE_ALL = (
-    "SELECT n, workstation, seq, id, body, prev, hash, sig, key_id, received_at "
-    "FROM records WHERE n > ? ORDER BY n LIMIT ?"
-)
 PAGE_WORKSTATION = (
     "SELECT n, workstation, seq, id, body, prev, hash, sig, key_id, received_at "
     "FROM records WHERE workstation = ? AND seq > ? "
@@ -69,9 +65,3 @@ CHAIN_KEYS = (
 def chunks(items: list[T], size: int = 500) -> list[list[T]]:
     """Slices of `size`: SQLite `IN` lists and PostgreSQL multi-row INSERTs stay within limits."""
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def page(workstation: str | None, after: int, limit: int) -> tuple[str, tuple[object, ...]]:
-    if workstation is None:
-        return PAGE_ALL, (after, limit)
-    return PAGE_WORKSTATION, (workstation, after, limit)

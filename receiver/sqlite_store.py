@@ -18,6 +18,7 @@ from receiver.storage import (
     AlertListMeta,
     ChainStatus,
     Checked,
+    Cursor,
     Lookup,
     RecordOut,
     RecordPage,
@@ -26,9 +27,10 @@ from receiver.storage import (
     Workstations,
     chain_status,
     decide,
+    listing_page,
     publish_decision,
     record_out,
-    record_page,
+    seq_page,
     wanted,
 )
 
@@ -66,6 +68,12 @@ CREATE TABLE IF NOT EXISTS alert_lists (
 );
 """
 
+# The listing of every record: one writer at a time (BEGIN IMMEDIATE) takes the next `n`, so `n`
+# is commit order and a row never becomes visible behind one a reader already passed.
+LISTING = (
+    "SELECT n, workstation, seq, id, body, prev, hash, sig, key_id, received_at "
+    "FROM records WHERE n > ? ORDER BY n LIMIT ?"
+)
 INSERT_RECORD = (
     "INSERT INTO records (workstation, seq, id, body, prev, hash, sig, key_id, received_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
@@ -179,11 +187,17 @@ class SqliteStorage(Storage):
         row = await self._on(self._rx, lambda: conn.execute(q.GET_RECORD, (record_id,)).fetchone())
         return None if row is None else record_out(row)
 
-    async def records(self, workstation: str | None, after: int, limit: int) -> RecordPage:
+    async def records(self, workstation: str, after: int, limit: int) -> RecordPage:
         conn = self._r()
-        sql, params = q.page(workstation, after, limit)
-        rows = await self._on(self._rx, lambda: conn.execute(sql, params).fetchall())
-        return record_page(rows, workstation, after)
+        params = (workstation, after, limit)
+        rows = await self._on(self._rx, lambda: conn.execute(q.PAGE_WORKSTATION, params).fetchall())
+        return seq_page(rows, after)
+
+    async def listing(self, after: Cursor, limit: int) -> RecordPage:
+        conn = self._r()
+        rows = await self._on(self._rx, lambda: conn.execute(LISTING, (after.n, limit)).fetchall())
+        out = [record_out(r) for r in rows]
+        return listing_page(out, Cursor(0, out[-1].n) if out else after)
 
     async def workstations(self) -> Workstations:
         conn = self._r()

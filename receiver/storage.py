@@ -8,6 +8,7 @@ the row that won), and commits before the receipts leave.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -79,7 +80,7 @@ def answer_existing(rec: Checked, stored_hash: bytes) -> Receipt:
 
 
 class RecordOut(msgspec.Struct, frozen=True):
-    """A stored record as the GET endpoints show it; `n` is the receiver's arrival number."""
+    """A stored record as the GET endpoints show it; `n` is the receiver's insertion number."""
 
     n: int
     id: str
@@ -95,7 +96,37 @@ class RecordOut(msgspec.Struct, frozen=True):
 
 class RecordPage(msgspec.Struct, frozen=True):
     records: list[RecordOut]
-    next: int  # pass as `after` for the next page
+    next: str  # pass as `after` for the next page
+
+
+class Cursor(NamedTuple):
+    """A place in the listing of every record, which runs in commit order: after the row `n`
+    inserted by the transaction `xid` (PostgreSQL's; 0 on SQLite, whose single writer commits
+    in `n` order, and for rows stored before PostgreSQL recorded it)."""
+
+    xid: int
+    n: int
+
+
+START = Cursor(0, 0)
+_CURSOR = re.compile(r"(?:([0-9]{1,20})\.)?([0-9]{1,19})", re.ASCII)
+
+
+def cursor_token(cursor: Cursor) -> str:
+    """The opaque `after` token of a cursor, the same kind for both backends."""
+    return f"{cursor.xid}.{cursor.n}"
+
+
+def parse_cursor(token: str) -> Cursor | None:
+    """A cursor from its token, or from a plain `n` as `next` was before tokens (such a cursor
+    names a row stored before xids were kept: the cursor (0, n)); None when it is neither."""
+    found = _CURSOR.fullmatch(token)
+    if found is None:
+        return None
+    xid, n = int(found[1] or 0), int(found[2])
+    if xid >= 2**64 or n >= 2**63:
+        return None
+    return Cursor(xid, n)
 
 
 class WorkstationOut(msgspec.Struct, frozen=True):
@@ -152,11 +183,16 @@ def record_out(values: Sequence[Any]) -> RecordOut:
     )
 
 
-def record_page(rows: Sequence[Sequence[Any]], workstation: str | None, after: int) -> RecordPage:
-    """The page of `sql.page()` rows; `next` is by seq for one workstation, else by `n`."""
+def seq_page(rows: Sequence[Sequence[Any]], after: int) -> RecordPage:
+    """A page of `sql.PAGE_WORKSTATION` rows; `next` is the last seq."""
     out = [record_out(r) for r in rows]
-    last = after if not out else (out[-1].n if workstation is None else out[-1].seq)
-    return RecordPage(out, last)
+    return RecordPage(out, str(out[-1].seq if out else after))
+
+
+def listing_page(out: list[RecordOut], last: Cursor) -> RecordPage:
+    """A page of the listing of every record; `last` is the cursor of its last row (or the
+    cursor it started after, when it is empty)."""
+    return RecordPage(out, cursor_token(last))
 
 
 def chain_status(
@@ -240,8 +276,13 @@ class Storage(ABC):
     async def record(self, record_id: str) -> RecordOut | None: ...
 
     @abstractmethod
-    async def records(self, workstation: str | None, after: int, limit: int) -> RecordPage:
-        """By seq of one workstation after `after`, or all by arrival number `n` after `after`."""
+    async def records(self, workstation: str, after: int, limit: int) -> RecordPage:
+        """One workstation's records by seq, after the seq `after`."""
+
+    @abstractmethod
+    async def listing(self, after: Cursor, limit: int) -> RecordPage:
+        """Every workstation's records in commit order, after `after`: paging with `next` sees
+        each record exactly once, whatever writers commit meanwhile and in whichever order."""
 
     @abstractmethod
     async def workstations(self) -> Workstations: ...

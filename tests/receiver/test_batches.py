@@ -22,7 +22,7 @@ from edge.wire import MAX_BATCH_BYTES, Batch, Receipt, receipts_decoder
 from receiver import StorageError
 from receiver.checks import Trust, check
 from receiver.sqlite_store import SqliteStorage
-from receiver.storage import Storage
+from receiver.storage import START, Storage
 from tests.receiver.support import Workstation, body_of, gz
 
 GZIP = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
@@ -238,6 +238,6 @@ async def test_sqlite_batch_whose_insert_falls_short_rolls_back(
         batch = check(gz(ws.batch(ws.records(3))), "gzip", Trust(trust_dir))
         with pytest.raises(StorageError, match="already stored"):
             await store.ingest(batch.workstation, batch.key_id, batch.records, 0.0)
-        assert (await store.records(None, 0, 10)).records == []
+        assert (await store.listing(START, 10)).records == []
     finally:
         await store.close()

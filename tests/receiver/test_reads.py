@@ -60,7 +60,7 @@ async def test_records_pages_and_lookup(
     ) as resp:
         page = await resp.json()
     assert [r["seq"] for r in page["records"]] == [3, 4]
-    assert page["next"] == 4
+    assert page["next"] == "4"
     async with http.get(f"{url}/v1/records/{mine[0].id}") as resp:
         record = await resp.json()
     assert record["hash"] == mine[0].hash.hex()

@@ -21,7 +21,7 @@ from edge.cli import main as cli
 from edge.wire import GENESIS, Receipt, receipts_decoder
 from receiver.app import serve
 from receiver.checks import Trust
-from receiver.storage import Storage
+from receiver.storage import START, Storage
 from receiver.trust import current_path, public_pem, register_key, retired_path
 from tests.helpers import make_config, running, sim_device
 from tests.receiver.support import Workstation, body_of, gz
@@ -254,7 +254,7 @@ async def test_the_daemon_delivers_its_backlog_across_a_rekey(
         (seq, rid, kid) for seq, rid, _, kid in rows
     ]
     # In order: the receiver got them as the workstation sealed them, old key first.
-    page = await storage.records(None, 0, 1000)
+    page = await storage.listing(START, 1000)
     assert [r.seq for r in page.records] == list(range(1, 2 * count + 1))
     assert (status["gaps"], status["breaks"]) == ([], [])
     assert status["chain_starts"] == [1, count + 1]
