@@ -1,8 +1,10 @@
-"""Receiver fixtures: a storage of each backend, a trust directory, a receiver on a free port."""
+"""Receiver fixtures: a storage of each backend, a trust directory, a receiver on a free port,
+a PostgreSQL schema of its own."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -11,7 +13,7 @@ import pytest
 from receiver.app import serve
 from receiver.checks import Trust
 from receiver.storage import Storage
-from tests.receiver.support import BACKENDS, Workstation, storage_of
+from tests.receiver.support import BACKENDS, Workstation, drop_schema, postgres_dsn, storage_of
 
 
 @pytest.fixture(params=BACKENDS)
@@ -50,3 +52,12 @@ async def url(storage: Storage, trust_dir: Path) -> AsyncIterator[str]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(auto_decompress=True) as session:
         yield session
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    """A PostgreSQL schema of its own, dropped afterwards."""
+    dsn = postgres_dsn()
+    name = f"midas_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    drop_schema(dsn, name)

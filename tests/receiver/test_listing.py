@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +21,12 @@ from receiver import SetupError
 from receiver.app import serve
 from receiver.checks import Trust
 from receiver.pg_store import INSERT_MANY, LATEST, SCHEMA, PostgresStorage
-from tests.receiver.support import Workstation, drop_schema, gz, postgres_dsn, storage_of
+from tests.receiver.support import Workstation, gz, postgres_dsn, storage_of
 
 GZIP = {"Content-Encoding": "gzip"}
 # How long a test waits for rows to become listable: a transaction of anyone else on the same
 # PostgreSQL server that began before theirs holds them back until it ends.
 VISIBLE_S = 60.0
-
-
-@pytest.fixture
-def schema() -> Iterator[str]:
-    dsn = postgres_dsn()
-    name = f"midas_test_{uuid.uuid4().hex[:12]}"
-    yield name
-    drop_schema(dsn, name)
 
 
 @contextlib.asynccontextmanager

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
-import pytest
 from psycopg import sql
 
 from edge.wire import receipts_decoder
 from receiver.app import serve
 from receiver.checks import Trust
 from receiver.pg_store import PostgresStorage
-from tests.receiver.support import Workstation, drop_schema, gz, postgres_dsn, storage_of
+from tests.receiver.support import Workstation, gz, postgres_dsn, storage_of
 
 GZIP = {"Content-Encoding": "gzip"}
-
-
-@pytest.fixture
-def schema() -> Iterator[str]:
-    dsn = postgres_dsn()
-    name = f"midas_test_{uuid.uuid4().hex[:12]}"
-    yield name
-    drop_schema(dsn, name)
 
 
 @contextlib.asynccontextmanager
