@@ -7,7 +7,9 @@ The store is real; its `apply` is held at a gate the test opens, to pin the inte
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from edge.store import Store
 from tests.agent.support import (
     Clock,
     Recorder,
+    Script,
     ScriptedSink,
     add_records,
     deliver_all,
@@ -56,104 +59,95 @@ class GatedApply:
             gate.set()
 
 
-def run_scheduler(store: Store, sink: ScriptedSink, clock: Clock) -> SinkScheduler:
-    config = SinkConfig(name=sink.name, kind="nas", target="/srv/share", batch_records=10)
-    return SinkScheduler(
-        sink,
-        config,
-        ForwardingConfig(backoff_base=1.0, backoff_cap=60.0),
-        store,
-        Recorder(),
-        clock=clock,
-    )
+@dataclass
+class Running:
+    store: Store
+    gate: GatedApply
+    sink: ScriptedSink
+    scheduler: SinkScheduler
+    task: asyncio.Task[None]
 
 
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+@contextlib.asynccontextmanager
+async def running(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, records: int, scripts: Sequence[Script] = ()
+) -> AsyncIterator[Running]:
+    """A sealed backlog of `records`, the gate on the store, and the scheduler's loop running
+    (batches of 10) over a sink that answers `scripts` first, then delivers."""
+    async with open_store(data_dir, [("a", True)]) as store:
+        await add_records(store, records)
+        await wait_for(lambda: sealed_up_to(store, records))
+        gate = GatedApply(store, monkeypatch)
+        sink = ScriptedSink("a")
+        sink.scripts = list(scripts)
+        config = SinkConfig(name="a", kind="nas", target="/srv/share", batch_records=10)
+        forwarding = ForwardingConfig(backoff_base=1.0, backoff_cap=60.0)
+        s = SinkScheduler(sink, config, forwarding, store, Recorder(), clock=Clock())
+        task = asyncio.create_task(s.run())
+        try:
+            yield Running(store, gate, sink, s, task)
+        finally:
+            task.cancel()
+            gate.release_all()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_the_next_batch_leaves_while_the_previous_outcomes_commit(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with open_store(data_dir, [("a", True)]) as store:
-        await add_records(store, 35)
-        await wait_for(lambda: sealed_up_to(store, 35))
-        gate = GatedApply(store, monkeypatch)
-        sink = ScriptedSink("a")
-        s = run_scheduler(store, sink, Clock())
-        task = asyncio.create_task(s.run())
-        try:
-            # Batch 1's outcomes are held: batch 2 is loaded and sent meanwhile, and batch 3
-            # waits, since outcomes commit in the order their batches were sent.
-            await wait_for(lambda: _true(len(sink.batches) == 2))
-            for _ in range(20):
-                await asyncio.sleep(0)
-            assert sink.batches == [list(range(1, 11)), list(range(11, 21))]
-            assert len(gate.waiting) == 1 and not gate.written
-            assert {st for st, *_ in (await states(store, "a")).values()} == {"pending"}
-            gate.release_all()
+    async with running(data_dir, monkeypatch, 35) as r:
+        # Batch 1's outcomes are held: batch 2 is loaded and sent meanwhile, and batch 3
+        # waits, since outcomes commit in the order their batches were sent.
+        await wait_for(lambda: _true(len(r.sink.batches) == 2))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert r.sink.batches == [list(range(1, 11)), list(range(11, 21))]
+        assert len(r.gate.waiting) == 1 and not r.gate.written
+        assert {st for st, *_ in (await states(r.store, "a")).values()} == {"pending"}
+        r.gate.release_all()
 
-            async def all_delivered() -> bool:
-                rows = await states(store, "a")
-                return len(rows) == 35 and {r[0] for r in rows.values()} == {"delivered"}
+        async def all_delivered() -> bool:
+            rows = await states(r.store, "a")
+            return len(rows) == 35 and {row[0] for row in rows.values()} == {"delivered"}
 
-            await wait_for(all_delivered)
-        finally:
-            await _stop(task)
-        assert sink.seqs() == list(range(1, 36))  # each record once, in order
-        assert gate.written[:4] == [
-            list(range(1, 11)),
-            list(range(11, 21)),
-            list(range(21, 31)),
-            list(range(31, 36)),
-        ]
+        await wait_for(all_delivered)
+    assert r.sink.seqs() == list(range(1, 36))  # each record once, in order
+    assert r.gate.written[:4] == [
+        list(range(1, 11)),
+        list(range(11, 21)),
+        list(range(21, 31)),
+        list(range(31, 36)),
+    ]
 
 
 async def test_a_failed_batch_waits_for_the_outcomes_of_the_one_before(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with open_store(data_dir, [("a", True)]) as store:
-        await add_records(store, 20)
-        await wait_for(lambda: sealed_up_to(store, 20))
-        gate = GatedApply(store, monkeypatch)
-        sink = ScriptedSink("a")
-        sink.scripts = [deliver_all, fail_with(TransientError("HTTP 503"))]
-        clock = Clock()
-        s = run_scheduler(store, sink, clock)
-        task = asyncio.create_task(s.run())
-        try:
-            await wait_for(lambda: _true(len(sink.batches) == 2))
-            gate.release_all()
-            await wait_for(lambda: _true(s.status.state is SinkState.DEGRADED))
-            rows = await states(store, "a")
-        finally:
-            await _stop(task)
-        # Batch 1 delivered; batch 2 failed as a whole and counts one attempt per record.
-        assert {seq for seq, r in rows.items() if r[0] == "delivered"} == set(range(1, 11))
-        assert {seq: r[:2] for seq, r in rows.items() if seq > 10} == {
-            seq: ("pending", 1) for seq in range(11, 21)
-        }
-        assert gate.written[0] == list(range(1, 11))
+    scripts = [deliver_all, fail_with(TransientError("HTTP 503"))]
+    async with running(data_dir, monkeypatch, 20, scripts) as r:
+        await wait_for(lambda: _true(len(r.sink.batches) == 2))
+        r.gate.release_all()
+        await wait_for(lambda: _true(r.scheduler.status.state is SinkState.DEGRADED))
+        rows = await states(r.store, "a")
+    # Batch 1 delivered; batch 2 failed as a whole and counts one attempt per record.
+    assert {seq for seq, row in rows.items() if row[0] == "delivered"} == set(range(1, 11))
+    assert {seq: row[:2] for seq, row in rows.items() if seq > 10} == {
+        seq: ("pending", 1) for seq in range(11, 21)
+    }
+    assert r.gate.written[0] == list(range(1, 11))
 
 
 async def test_a_stopping_loop_lets_the_last_outcomes_commit(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with open_store(data_dir, [("a", True)]) as store:
-        await add_records(store, 5)
-        await wait_for(lambda: sealed_up_to(store, 5))
-        gate = GatedApply(store, monkeypatch)
-        sink = ScriptedSink("a")
-        s = run_scheduler(store, sink, Clock())
-        task = asyncio.create_task(s.run())
-        await wait_for(lambda: _true(len(gate.waiting) == 1))
-        task.cancel()
+    async with running(data_dir, monkeypatch, 5) as r:
+        await wait_for(lambda: _true(len(r.gate.waiting) == 1))
+        r.task.cancel()
         await asyncio.sleep(0)
-        gate.release_all()
-        await asyncio.gather(task, return_exceptions=True)
-        rows = await states(store, "a")
-        assert {r[0] for r in rows.values()} == {"delivered"}
+        r.gate.release_all()
+        await asyncio.gather(r.task, return_exceptions=True)
+        rows = await states(r.store, "a")
+        assert {row[0] for row in rows.values()} == {"delivered"}
 
 
 async def _true(value: bool) -> bool:
