@@ -93,12 +93,17 @@ class ShareReader:
         self._file: IO[bytes] | None = None
         self._images: dict[str, bool] = {}  # this manifest's images checked so far
 
-    def findings(self, timeout: float) -> Generator[list[Seen] | bool, None, None]:
+    def findings(
+        self, timeout: float, stop: threading.Event | None = None
+    ) -> Generator[list[Seen] | bool, None, None]:
         """Start reading; yield each chunk of lines and each manifest's end (True: damaged);
-        the reader's error is raised here, and `timeout` seconds without progress too."""
+        the reader's error is raised here, `timeout` seconds without progress too, and `stop`
+        once set (the caller gave up: a stopping daemon)."""
         threading.Thread(target=self._run, name="nas-reconcile", daemon=True).start()
         try:
             while True:
+                if stop is not None and stop.is_set():
+                    raise ReconcileError("the check was stopped")
                 try:
                     item = self.queue.get(timeout=POLL_S)
                 except queue.Empty:

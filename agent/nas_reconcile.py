@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,8 +143,10 @@ def check(
     workstation: str,
     *,
     require_mount: bool | None = None,
+    stop: threading.Event | None = None,
 ) -> Report:
-    """Reconcile `sink`'s share with the store on `conn` (leaves the verdicts for REQUEUE_SQL)."""
+    """Reconcile `sink`'s share with the store on `conn` (leaves the verdicts for REQUEUE_SQL);
+    `stop`, once set, ends the check with a ReconcileError."""
     for sql in SETUP_SQL:
         conn.execute(sql)
     # The delivered set is taken before the share is read: their manifests are all there by now.
@@ -155,7 +158,7 @@ def check(
         workstation,
     )
     report = Report(sink.name)
-    with contextlib.closing(reader.findings(sink.timeout)) as findings:
+    with contextlib.closing(reader.findings(sink.timeout, stop)) as findings:
         for item in findings:
             if isinstance(item, bool):
                 report.manifests += 1
