@@ -1,4 +1,5 @@
-"""The forwarder: the configured sinks, one scheduler task per sink, and retention."""
+"""The forwarder: the configured sinks, one scheduler task per sink, the periodic NAS share
+checks, and retention."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from agent.http_sink import HttpSink
+from agent.nas_reconciler import NasReconciler, ReconcileObserver, ReconcileRun
 from agent.nas_sink import NasSink
 from agent.retention import Retention
 from agent.scheduler import SinkScheduler
@@ -23,8 +25,14 @@ CLOSE_TIMEOUT_S = 5.0
 SinkFactory = Callable[[SinkConfig], Sink]
 
 
+class _Unobserved:
+    def sink_reconciled(self, run: ReconcileRun) -> None:
+        return None  # the reconciler logs every run itself
+
+
 class Forwarder:
-    """Owns the sinks, their schedulers and the retention task; `run()` until cancelled."""
+    """Owns the sinks, their schedulers, the NAS share checks and the retention task; `run()`
+    until cancelled."""
 
     def __init__(
         self,
@@ -35,6 +43,7 @@ class Forwarder:
         *,
         sink_factory: SinkFactory | None = None,
         clock: Callable[[], float] = time.time,
+        reconciled: ReconcileObserver | None = None,
     ) -> None:
         workstation = config.workstation.id
 
@@ -47,6 +56,11 @@ class Forwarder:
         self.schedulers = [
             SinkScheduler(factory(s), s, config.forwarding, store, observer, clock=clock)
             for s in config.sinks
+        ]
+        self.reconcilers = [
+            NasReconciler(s, config.data_dir, workstation, reconciled or _Unobserved())
+            for s in self.schedulers
+            if s.config.kind == "nas" and s.config.reconcile_every
         ]
         self.retention = Retention(store, config.retention.delivered_days, clock=clock)
 
@@ -74,6 +88,9 @@ class Forwarder:
             async with asyncio.TaskGroup() as tg:
                 for scheduler in self.schedulers:
                     tg.create_task(scheduler.run(), name=f"sink:{scheduler.config.name}")
+                for reconciler in self.reconcilers:
+                    name = f"reconcile:{reconciler.config.name}"
+                    tg.create_task(reconciler.run(), name=name)
                 tg.create_task(self.retention.run(), name="retention")
         finally:
             await self._close()

@@ -13,6 +13,7 @@ import msgspec
 from agent.chain import ChainError, Sealer, load_or_create_key
 from agent.forwarder import Forwarder
 from agent.http_sink import tls_context
+from agent.nas_reconciler import ReconcileResult, ReconcileRun
 from agent.sealing import SealingTask
 from agent.sink_status import SinkState, SinkStatus
 from drivers.base import CaptureKind, Driver
@@ -139,7 +140,9 @@ class App:
                 raise EdgeError(f"the workstation key cannot be used: {exc}") from exc
             sealer = Sealer(self.config.workstation.id, key)
             self.sealing = SealingTask(self.store, sealer)
-            self.forwarder = Forwarder(self.config, self.store, sealer.key_id, self)
+            self.forwarder = Forwarder(
+                self.config, self.store, sealer.key_id, self, reconciled=self
+            )
             # Newly sealed records are sendable: wake the sinks rather than have them poll.
             self.sealing.on_sealed(lambda _seq: self._forwarder().wake())
             self.alerts = await open_service(
@@ -245,6 +248,28 @@ class App:
                 code,
                 f"sink {status.sink} has delivered nothing for {age / 3600:.1f} h: "
                 f"{status.backlog} records wait on this workstation ({status.state.value})",
+            )
+        elif self.alarms.is_active(code):
+            self.alarms.clear(code)
+
+    def sink_reconciled(self, run: ReconcileRun) -> None:
+        """A periodic NAS share check: metrics, a `reconcile` event, the `share_lost` alarm."""
+        self.metrics.nas_reconcile.labels(sink=run.sink, result=run.result.value).inc()
+        if run.result is ReconcileResult.SKIPPED:
+            return  # the sink's own state and events already say why
+        self.hub.publish(Event("reconcile", msgspec.json.encode(run.as_json())))
+        report = run.report
+        if report is None:
+            return
+        self.metrics.nas_reconcile_requeued.labels(sink=run.sink).inc(report.requeued or 0)
+        self.metrics.nas_reconcile_lost.labels(sink=run.sink).set(report.lost.count)
+        code = f"share_lost:{run.sink}"
+        if report.lost.count:
+            self.alarms.raise_(
+                code,
+                f"sink {run.sink}: {report.lost.count} records purged from this workstation are"
+                f" missing or damaged on the share and cannot be sent again (seqs"
+                f" {report.lost.text()[:200]})",
             )
         elif self.alarms.is_active(code):
             self.alarms.clear(code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import tempfile
@@ -34,6 +35,8 @@ _UNITS = {
     "gib": 1024**3,
     "tib": 1024**4,
 }
+# A NAS share checked daily: damage found weeks before retention purges what it lost (README).
+RECONCILE_EVERY_S = 86400.0
 # Device URL schemes the daemon can address; a bare absolute path is a device node or pty.
 DEVICE_SCHEMES = frozenset({"socket", "sim", "file", "usb", "evdev", "v4l2", "pcsc"})
 
@@ -128,6 +131,8 @@ class SinkConfig(_Section):
     key: str | None = None
     # nas: a file the share's administrator placed at its root; no file, no writes.
     sentinel: str = ".midas-share"
+    # nas: seconds between the daemon's checks of the share (0: never; default RECONCILE_EVERY_S).
+    reconcile_every: float | None = None
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -157,6 +162,13 @@ class SinkConfig(_Section):
                 raise _bad(key, f"expected {key} above zero (seconds)")
         if "/" in self.sentinel or not self.sentinel:
             raise _bad("sentinel", "expected a file name at the share's root")
+        every = self.reconcile_every
+        if self.kind == "http" and every is not None:
+            raise _bad("reconcile_every", "expected reconcile_every only on a nas sink")
+        if self.kind == "nas" and every is None:
+            self.reconcile_every = every = RECONCILE_EVERY_S
+        if every is not None and not (math.isfinite(every) and every >= 0):
+            raise _bad("reconcile_every", "expected reconcile_every of 0 (never) or more seconds")
 
     @property
     def batch_bytes_int(self) -> int:

@@ -74,6 +74,24 @@ class Metrics:
         self.sink_state = Gauge(
             "midas_sink_state", "Sink state (1 for the current one)", ["sink", "state"], registry=r
         )
+        self.nas_reconcile = Counter(
+            "midas_nas_reconcile",
+            "Periodic NAS share checks by result (intact, repaired, lost, failed, skipped)",
+            ["sink", "result"],
+            registry=r,
+        )
+        self.nas_reconcile_requeued = Counter(
+            "midas_nas_reconcile_requeued",
+            "Records a share check found missing or damaged and sent again",
+            ["sink"],
+            registry=r,
+        )
+        self.nas_reconcile_lost = Gauge(
+            "midas_nas_reconcile_lost_records",
+            "Records purged here and missing or damaged on the share, at the last check",
+            ["sink"],
+            registry=r,
+        )
         for state in HealthState:
             self.devices.labels(state=state.value).set(0)
 
