@@ -83,6 +83,9 @@ class App:
         self.portraits: Portraits | None = None
         self._trigger: DocumentTrigger | None = None
         self._sink_published: dict[str, tuple[SinkState, int, str]] = {}
+        # Per NAS sink, the lost seqs its `share_lost` alarm was raised for: once acknowledged,
+        # the same loss found by later checks does not raise it again.
+        self._share_lost: dict[str, str] = {}
         self.hotplug = Hotplug()
         self.pipeline: Pipeline | None = None
         self.api_url = ""
@@ -264,15 +267,20 @@ class App:
         self.metrics.nas_reconcile_requeued.labels(sink=run.sink).inc(report.requeued or 0)
         self.metrics.nas_reconcile_lost.labels(sink=run.sink).set(report.lost.count)
         code = f"share_lost:{run.sink}"
-        if report.lost.count:
+        lost = report.lost.text()
+        if not report.lost.count:
+            self._share_lost.pop(run.sink, None)
+            self.alarms.clear(code)
+        elif lost != self._share_lost.get(run.sink):  # a new loss (an acknowledged one stays quiet)
+            self._share_lost[run.sink] = lost
+            self.alarms.clear(code)
             self.alarms.raise_(
                 code,
                 f"sink {run.sink}: {report.lost.count} records purged from this workstation are"
                 f" missing or damaged on the share and cannot be sent again (seqs"
-                f" {report.lost.text()[:200]})",
+                f" {lost[:200]})",
+                ack_required=True,
             )
-        elif self.alarms.is_active(code):
-            self.alarms.clear(code)
 
     def _forwarder(self) -> Forwarder:
         if self.forwarder is None:

@@ -11,7 +11,17 @@ from pathlib import Path
 
 from agent import outbox
 from drivers.registry import default_registry
-from edge import __version__, demo, devices_cli, jsonlog, parse, records, runner, simulate
+from edge import (
+    __version__,
+    alarms_cli,
+    demo,
+    devices_cli,
+    jsonlog,
+    parse,
+    records,
+    runner,
+    simulate,
+)
 from edge.alerts.cli import add_command as add_alerts_command
 from edge.app import App
 from edge.config import Config, check_data_dir, load, resolve_path
@@ -88,6 +98,11 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return devices_cli.show(config, default_registry, sys.stdout, probe=args.probe)
 
 
+def cmd_alarms(args: argparse.Namespace) -> int:
+    config, _ = _load_checked(args.config)
+    return alarms_cli.run(config, args, sys.stdout, sys.stderr)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     return simulate.main(args.profile, args.link, args.socket, args.every)
 
@@ -152,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--probe", action="store_true", help="check that each device answers (daemon stopped)"
     )
     devices.set_defaults(func=cmd_devices)
+
+    alarms = with_config(sub.add_parser("alarms", help="active alarms; `ack CODE` acknowledges"))
+    alarms_cli.add_arguments(alarms)
+    alarms.set_defaults(func=cmd_alarms)
 
     sim = sub.add_parser("simulate", help="run one byte-level device simulator (technicians)")
     sim.add_argument(

@@ -30,6 +30,13 @@ def read_token(config: Config) -> str:
 
 def get_json(config: Config, path: str) -> dict[str, Any] | None:
     """GET `path` from the running daemon; None when it does not run or answer in time."""
+    answer = call_json(config, path)
+    return answer[1] if answer is not None and answer[0] == 200 else None
+
+
+def call_json(config: Config, path: str, method: str = "GET") -> tuple[int, dict[str, Any]] | None:
+    """`method` on `path` of the running daemon: its HTTP status and JSON object (error answers
+    included); None when it does not run, answer in time or answer JSON."""
     base = api_base(config)
     if base is None:
         return None
@@ -39,11 +46,18 @@ def get_json(config: Config, path: str) -> dict[str, Any] | None:
         return None
     # An http:// URL on the loopback address of the config, never one given from outside.
     request = urllib.request.Request(  # noqa: S310
-        base + path, headers={"Authorization": f"Bearer {token}"}
+        base + path, headers={"Authorization": f"Bearer {token}"}, method=method
     )
     try:
         with urllib.request.urlopen(request, timeout=API_TIMEOUT_S) as response:  # noqa: S310
-            body = json.load(response)
+            status, body = response.status, json.load(response)
+    except urllib.error.HTTPError as exc:
+        try:
+            status, body = exc.code, json.load(exc)
+        except ValueError:
+            return None
+        finally:
+            exc.close()
     except (OSError, urllib.error.URLError, ValueError):
         return None
-    return body if isinstance(body, dict) else None
+    return (status, body) if isinstance(body, dict) else None

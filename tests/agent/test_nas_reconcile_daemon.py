@@ -17,9 +17,11 @@ import pytest
 
 from agent import nas_reconcile, outbox
 from agent.forwarder import Forwarder
+from agent.nas_reconcile import Report
 from agent.nas_reconciler import ReconcileResult, ReconcileRun
 from agent.nas_sink import UNMOUNTED_ENV, NasSink, verify_share
 from agent.sink_status import SinkState
+from edge.alarms import Acknowledged
 from edge.config import RECONCILE_EVERY_S, Config, from_mapping
 from edge.errors import ConfigError
 from edge.store import Store
@@ -237,13 +239,29 @@ async def test_a_purged_record_gone_from_the_share_raises_the_alarm_and_the_even
         assert 'midas_nas_reconcile_total{result="lost",sink="nas"}' in metrics
         assert f'midas_nas_reconcile_lost_records{{sink="nas"}} {float(BATCH)}' in metrics
         assert 'midas_alarm_active{code="share_lost:nas"} 1.0' in metrics
+        assert alarm.ack_required  # an event to be seen, not a condition that ends by itself
 
-        # The share restored from a backup: the next check finds them, the alarm clears.
+        # Acknowledged: the next check finds the same loss and stays quiet.
+        with app.hub.subscribe() as events:
+            assert app.alarms.acknowledge(code) is Acknowledged.DONE
+            async with asyncio.timeout(30):
+                while True:
+                    event = await events.get()
+                    assert event is not None
+                    if event.type == "reconcile" and json.loads(event.data).get("lost"):
+                        break
+        assert not app.alarms.is_active(code)
+
+        # The share restored from a backup: the next check finds them all intact.
         for manifest, body in kept.items():
             manifest.write_bytes(body)
-        await wait_for(lambda: _true(not app.alarms.is_active(code)))
-        metrics = app.metrics.render().decode()
-        assert 'midas_nas_reconcile_lost_records{sink="nas"} 0.0' in metrics
+
+        async def none_lost() -> bool:
+            text = app.metrics.render().decode()
+            return 'midas_nas_reconcile_lost_records{sink="nas"} 0.0' in text
+
+        await wait_for(none_lost)
+        assert not app.alarms.is_active(code)
 
 
 def test_stopping_ends_a_check_of_a_hung_share(
@@ -312,3 +330,27 @@ async def _true(value: bool) -> bool:
 async def _empty_store(data_dir: Path) -> None:
     async with open_store(data_dir, [("nas", True)]):
         pass
+
+
+async def test_a_new_loss_raises_the_alarm_again_after_an_acknowledged_one(
+    data_dir: Path,
+) -> None:
+    def lost(*seqs: int) -> ReconcileRun:
+        report = Report("nas")
+        for seq in seqs:
+            report.lost.add(seq)
+        return ReconcileRun("nas", ReconcileResult.LOST, report)
+
+    code = "share_lost:nas"
+    async with running(make_config(data_dir)) as app:
+        app.sink_reconciled(lost(4, 5))
+        assert app.alarms.acknowledge(code) is Acknowledged.DONE
+        app.sink_reconciled(lost(4, 5))  # the same loss: known, acknowledged
+        assert not app.alarms.is_active(code)
+        app.sink_reconciled(lost(4, 5, 9))  # more is gone: raised again
+        (alarm,) = [a for a in app.alarms.active() if a.code == code]
+        assert "3 records" in alarm.message and "seqs 4-5,9" in alarm.message
+        app.sink_reconciled(ReconcileRun("nas", ReconcileResult.INTACT, Report("nas")))
+        assert not app.alarms.is_active(code)
+        app.sink_reconciled(lost(4, 5))  # lost again after being found: a new loss
+        assert app.alarms.is_active(code)
