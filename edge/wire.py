@@ -3,7 +3,9 @@
 Batches: `POST /v1/batches` with a gzip-compressed JSON `Batch`; the answer is a `Receipts` with
 one receipt per record id, in the batch's order. A resent record (same id) gets the same answer
 as the first time ("duplicate" after "stored"); a record that can never be accepted is
-"rejected" with a reason code, and the workstation parks it as a dead letter.
+"rejected" with a reason code, and the workstation parks it as a dead letter. A record the
+receiver cannot take yet (an image its body references is not stored there) gets no receipt:
+the workstation sends it again, images first.
 
 The chain:
 

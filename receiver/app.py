@@ -12,19 +12,19 @@ import hashlib
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
 from aiohttp import web
 
-from edge.wire import MAX_BATCH_BYTES, Receipts, Status
+from edge.wire import MAX_BATCH_BYTES, Receipt, Receipts, Status
 from receiver import StorageError
 from receiver.access import check_batch_sender, client_certificates
 from receiver.checks import SHA256, WORKSTATION, Refused, Trust, check
 from receiver.enroll import add_routes as add_enroll_routes
 from receiver.region import Region
-from receiver.storage import MAX_PAGE, START, Storage, parse_cursor
+from receiver.storage import MAX_PAGE, START, Checked, Storage, parse_cursor
 
 log = logging.getLogger("receiver")
 
@@ -34,6 +34,8 @@ TRUST_KEY = web.AppKey("trust", Trust)
 STORAGE_RETRY_AFTER_S = 5
 DEFAULT_PAGE = 100
 SHUTDOWN_TIMEOUT_S = 10.0
+# Record ids a log line names at most (the count is always there).
+MAX_LOGGED_IDS = 20
 
 _json = msgspec.json.Encoder()
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -87,14 +89,33 @@ async def post_batch(request: web.Request) -> web.Response:
                 receipt.seq,
                 receipt.reason,
             )
+    held = len(batch.records) - len(receipts)
+    if held:
+        _log_held_back(batch.workstation, batch.records, receipts)
     log.info(
-        "batch from %s: %d stored, %d duplicate, %d rejected",
+        "batch from %s: %d stored, %d duplicate, %d rejected, %d held back",
         batch.workstation,
         counts[Status.STORED],
         counts[Status.DUPLICATE],
         counts[Status.REJECTED],
+        held,
     )
     return _answer(Receipts(receipts))
+
+
+def _log_held_back(workstation: str, records: Sequence[Checked], receipts: list[Receipt]) -> None:
+    """Name the records left without a receipt because an image they reference is not here."""
+    answered = {r.id for r in receipts}
+    ids = [r.id for r in records if r.id not in answered]
+    shown = ", ".join(ids[:MAX_LOGGED_IDS])
+    more = f" and {len(ids) - MAX_LOGGED_IDS} more" if len(ids) > MAX_LOGGED_IDS else ""
+    log.warning(
+        "batch from %s: %d records held back, an image they reference is not stored: %s%s",
+        workstation,
+        len(ids),
+        shown,
+        more,
+    )
 
 
 def _digest(request: web.Request) -> str:

@@ -1,4 +1,5 @@
-"""Turning a request body into checked records: size bounds, gzip, the batch format, trust, chain.
+"""Turning a request body into checked records: size bounds, gzip, the batch format, trust, chain,
+and the images each record's body references.
 
 Everything here is CPU work on one request's bytes; the app runs it in a worker thread.
 """
@@ -10,6 +11,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -26,7 +28,7 @@ from edge.wire import (
     load_public_key,
     verify_run,
 )
-from receiver.storage import Checked
+from receiver.storage import BlobRefs, Checked
 from receiver.trust import KEY_ID, current_path, retired_path
 
 log = logging.getLogger("receiver")
@@ -34,6 +36,40 @@ log = logging.getLogger("receiver")
 WORKSTATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 RECORD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+# How a workstation's encoder ends the body of a record without images (`blobs` is the record's
+# last field): such a body references none, and is not parsed.
+NO_BLOBS = b',"blobs":[]}'
+
+
+class _BlobRef(msgspec.Struct, frozen=True):
+    """What the receiver reads of an image reference (edge/records.py BlobRef): its content
+    address and its size; the other fields are the consumers'."""
+
+    sha256: Annotated[str, msgspec.Meta(pattern=r"\A[0-9a-f]{64}\Z")]
+    size: Annotated[int, msgspec.Meta(ge=0)]
+
+
+class _Body(msgspec.Struct, frozen=True):
+    """A record body as far as the receiver reads it: the images it references."""
+
+    blobs: list[_BlobRef] = []
+
+
+_body_decoder = msgspec.json.Decoder(_Body)
+
+
+def blob_refs(body: bytes) -> BlobRefs | None:
+    """The (sha256, size) of the images a record body references; None when the body is not a
+    JSON object or its `blobs` is not a list of references (a 64-hex sha256, a size >= 0)."""
+    if body.endswith(NO_BLOBS):
+        return ()
+    try:
+        refs = _body_decoder.decode(body).blobs
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    return tuple((ref.sha256, ref.size) for ref in refs)
 
 
 class Refused(Exception):  # an HTTP answer, not a failure of the receiver
@@ -167,7 +203,16 @@ def check(data: bytes, encoding: str, trust: Trust) -> CheckedBatch:
         links.append(link)
     reasons = verify_run(batch.workstation, public, links)
     records = [
-        Checked(rec.id, ln.seq, ln.body, ln.prev, ln.hash, ln.sig, reason)
+        Checked(
+            rec.id,
+            ln.seq,
+            ln.body,
+            ln.prev,
+            ln.hash,
+            ln.sig,
+            reason,
+            () if reason else blob_refs(ln.body),
+        )
         for rec, ln, reason in zip(batch.records, links, reasons, strict=True)
     ]
     return CheckedBatch(batch.workstation, batch.key_id, records)

@@ -129,6 +129,33 @@ def pg(query: str) -> str:
     return query.replace("?", "%s")
 
 
+async def _lookup(
+    conn: psycopg.AsyncConnection[Any], workstation: str, records: Sequence[Checked]
+) -> Lookup:
+    """What `decide()` needs of the database, inside the batch's transaction."""
+    ids, preds, shas = wanted(records)
+    lookup = Lookup()
+    if ids:
+        cur = await conn.execute("SELECT id, seq, hash FROM records WHERE id = ANY(%s)", (ids,))
+        for rid, seq, digest in await cur.fetchall():
+            lookup.by_id[rid] = (seq, bytes(digest))
+    if preds:
+        cur = await conn.execute(
+            "SELECT seq, hash FROM records WHERE workstation = %s AND seq = ANY(%s)",
+            (workstation, preds),
+        )
+        for seq, digest in await cur.fetchall():
+            lookup.at_seq.setdefault(seq, set()).add(bytes(digest))
+    if shas:
+        # Locked as a foreign key check locks: no receiver or operator deletes one of these
+        # blobs before this transaction ends, so what is found here is still there at commit.
+        cur = await conn.execute(
+            "SELECT sha256, size FROM blobs WHERE sha256 = ANY(%s) FOR KEY SHARE", (shas,)
+        )
+        lookup.blobs.update((sha, int(size)) for sha, size in await cur.fetchall())
+    return lookup
+
+
 class PostgresStorage(Storage):
     """A psycopg connection pool on one database (and optionally one schema of it)."""
 
@@ -232,23 +259,11 @@ class PostgresStorage(Storage):
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 (f"midas-receiver/{self.schema or ''}/{workstation}",),
             )
-            ids, preds = wanted(records)
-            lookup = Lookup()
-            if ids:
-                cur = await conn.execute(
-                    "SELECT id, seq, hash FROM records WHERE id = ANY(%s)", (ids,)
-                )
-                for rid, seq, digest in await cur.fetchall():
-                    lookup.by_id[rid] = (seq, bytes(digest))
-            if preds:
-                cur = await conn.execute(
-                    "SELECT seq, hash FROM records WHERE workstation = %s AND seq = ANY(%s)",
-                    (workstation, preds),
-                )
-                for seq, digest in await cur.fetchall():
-                    lookup.at_seq.setdefault(seq, set()).add(bytes(digest))
+            lookup = await _lookup(conn, workstation, records)
             receipts = decide(records, lookup)
-            todo = [i for i, r in enumerate(receipts) if r.status is Status.STORED]
+            todo = [
+                i for i, r in enumerate(receipts) if r is not None and r.status is Status.STORED
+            ]
             inserted: set[str] = set()
             for part in q.chunks(todo, INSERT_ROWS):
                 rows = [records[i] for i in part]
@@ -269,7 +284,7 @@ class PostgresStorage(Storage):
                 winners = {rid: bytes(digest) for rid, digest in await cur.fetchall()}
                 for i in lost:
                     receipts[i] = answer_existing(records[i], winners[records[i].id])
-            return receipts
+            return [r for r in receipts if r is not None]
 
     async def put_blob(self, sha256: str, data: bytes, received_at: float) -> bool:
         async with self._conn() as conn:

@@ -91,6 +91,11 @@ def _lookup_seqs(count: int) -> str:
     return f"SELECT seq, hash FROM records WHERE workstation = ? AND seq IN ({marks})"  # noqa: S608
 
 
+def _lookup_blobs(count: int) -> str:
+    marks = ", ".join("?" * count)
+    return f"SELECT sha256, size FROM blobs WHERE sha256 IN ({marks})"  # noqa: S608
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -280,7 +285,7 @@ def _ingest(
     records: Sequence[Checked],
     received_at: float,
 ) -> list[Receipt]:
-    ids, preds = wanted(records)
+    ids, preds, shas = wanted(records)
     lookup = Lookup()
     for part in q.chunks(ids):
         for rid, seq, digest in conn.execute(_lookup_ids(len(part)), part):
@@ -288,11 +293,16 @@ def _ingest(
     for seqs in q.chunks(preds):
         for seq, digest in conn.execute(_lookup_seqs(len(seqs)), [workstation, *seqs]):
             lookup.at_seq.setdefault(seq, set()).add(bytes(digest))
-    receipts = decide(records, lookup)
+    # Blobs are written on this connection too, and BEGIN IMMEDIATE keeps other processes'
+    # writers out until the commit: what is found here is still there then.
+    for part in q.chunks(shas):
+        lookup.blobs.update(conn.execute(_lookup_blobs(len(part)), part))
+    decided = decide(records, lookup)
+    receipts = [r for r in decided if r is not None]
     rows = [
         (workstation, r.seq, r.id, r.body, r.prev, r.hash, r.sig, key_id, received_at)
-        for r, receipt in zip(records, receipts, strict=True)
-        if receipt.status is Status.STORED
+        for r, receipt in zip(records, decided, strict=True)
+        if receipt is not None and receipt.status is Status.STORED
     ]
     if not rows:
         return receipts

@@ -1,9 +1,15 @@
 """The receiver's storage contract, its answer shapes, and the ingest decisions both backends share.
 
-A backend stores a batch in one transaction: it looks up the ids and the predecessors the batch
-needs (`Lookup`), lets `decide()` answer each record, inserts the accepted ones with a unique
-constraint on the record id (a row that lost a race to another process is answered again from
-the row that won), and commits before the receipts leave.
+A backend stores a batch in one transaction: it looks up the ids, the predecessors and the images
+the batch needs (`Lookup`; the images kept from deletion until it commits), lets `decide()`
+answer each record, inserts the accepted ones with a unique constraint on the record id (a row
+that lost a race to another process is answered again from the row that won), and commits before
+the receipts leave.
+
+A record is stored only with every image its body references: one whose image is not held here
+gets no receipt (the workstation sends it again, images first), one whose image has another size
+than its body says is rejected `blob_size_mismatch`, and one whose image list cannot be read is
+rejected `bad_body` (a sealed body never changes: sending it again cannot help).
 """
 
 from __future__ import annotations
@@ -18,13 +24,17 @@ import msgspec
 
 from edge.wire import GENESIS, Receipt, Status
 
+# The images a record body references: (sha256, size) pairs.
+BlobRefs = tuple[tuple[str, int], ...]
+
 # Answers are bounded: the most records one page returns, the most gaps a chain status lists.
 MAX_PAGE = 1000
 MAX_GAPS = 1000
 
 
 class Checked(NamedTuple):  # a tuple, not a dataclass: one is built per record received
-    """A record of a batch after its signature and hash checks ("" when they passed)."""
+    """A record of a batch after its signature and hash checks ("" when they passed), with the
+    images its body references (None: a body whose image list cannot be read)."""
 
     id: str
     seq: int
@@ -33,26 +43,33 @@ class Checked(NamedTuple):  # a tuple, not a dataclass: one is built per record 
     hash: bytes
     sig: bytes
     reason: str = ""
+    blobs: BlobRefs | None = ()
 
 
 @dataclass(slots=True)
 class Lookup:
-    """What a batch needs to know from the database: its ids, and hashes stored at seq - 1."""
+    """What a batch needs to know from the database: its ids, hashes stored at seq - 1, and the
+    sizes of the images it references that are stored."""
 
     by_id: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # id -> (seq, hash)
     at_seq: dict[int, set[bytes]] = field(default_factory=dict)  # seq -> hashes stored there
+    blobs: dict[str, int] = field(default_factory=dict)  # sha256 -> size, of those stored
 
 
-def wanted(records: Sequence[Checked]) -> tuple[list[str], list[int]]:
-    """The ids to look up and the predecessor seqs whose hashes linkage needs."""
+def wanted(records: Sequence[Checked]) -> tuple[list[str], list[int], list[str]]:
+    """The ids to look up, the predecessor seqs whose hashes linkage needs, and the images the
+    records reference (none for a batch without images: no query)."""
     ids = [r.id for r in records if not r.reason]
     preds = sorted({r.seq - 1 for r in records if not r.reason and r.prev != GENESIS})
-    return ids, preds
+    shas = sorted({sha for r in records if r.blobs and not r.reason for sha, _ in r.blobs})
+    return ids, preds, shas
 
 
-def decide(records: Sequence[Checked], lookup: Lookup) -> list[Receipt]:
-    """One receipt per record; `lookup` is updated with the records this batch stores."""
-    receipts = []
+def decide(records: Sequence[Checked], lookup: Lookup) -> list[Receipt | None]:
+    """One receipt per record, or None for one held back: an image it references is not stored
+    (no receipt: the workstation sends it again, images first). `lookup` is updated with the
+    records this batch stores."""
+    receipts: list[Receipt | None] = []
     for rec in records:
         if rec.reason:
             receipts.append(Receipt(rec.id, rec.seq, Status.REJECTED, rec.reason))
@@ -66,10 +83,38 @@ def decide(records: Sequence[Checked], lookup: Lookup) -> list[Receipt]:
         if rec.prev != GENESIS and before and rec.prev not in before:
             receipts.append(Receipt(rec.id, rec.seq, Status.REJECTED, "chain_broken"))
             continue
+        if rec.blobs is None:
+            receipts.append(Receipt(rec.id, rec.seq, Status.REJECTED, "bad_body"))
+            continue
+        verdict = _images(rec.blobs, lookup.blobs) if rec.blobs else ""
+        if verdict == HELD_BACK:
+            receipts.append(None)
+            continue
+        if verdict:
+            receipts.append(Receipt(rec.id, rec.seq, Status.REJECTED, verdict))
+            continue
         lookup.by_id[rec.id] = (rec.seq, rec.hash)
         lookup.at_seq.setdefault(rec.seq, set()).add(rec.hash)
         receipts.append(Receipt(rec.id, rec.seq, Status.STORED))
     return receipts
+
+
+# `_images()`'s answer for a record with an image not stored yet: no receipt, not a rejection.
+HELD_BACK = "blob_missing"
+
+
+def _images(refs: BlobRefs, held: dict[str, int]) -> str:
+    """Empty when every image is stored with the size the body gives; blob_size_mismatch when
+    one has another size (for ever: its bytes match its digest); else HELD_BACK when one is not
+    stored."""
+    out = ""
+    for sha, size in refs:
+        stored = held.get(sha)
+        if stored is None:
+            out = HELD_BACK
+        elif stored != size:
+            return "blob_size_mismatch"
+    return out
 
 
 def answer_existing(rec: Checked, stored_hash: bytes) -> Receipt:

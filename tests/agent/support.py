@@ -93,11 +93,14 @@ def fail_with(exc: Exception) -> Script:
 
 
 @contextlib.asynccontextmanager
-async def open_store(data_dir: Path, sinks: Sequence[tuple[str, bool]]) -> AsyncIterator[Store]:
-    """A real store with its writer and the sealing task running."""
+async def open_store(
+    data_dir: Path, sinks: Sequence[tuple[str, bool]], key: Ed25519PrivateKey | None = None
+) -> AsyncIterator[Store]:
+    """A real store with its writer and the sealing task running (sealing as "test-ws" with
+    `key`, a new one if None)."""
     store = Store(data_dir, quota=1 << 30, min_free=0, sinks=sinks)
     async with store:
-        sealing = SealingTask(store, Sealer("test-ws", Ed25519PrivateKey.generate()))
+        sealing = SealingTask(store, Sealer("test-ws", key or Ed25519PrivateKey.generate()))
         writer = asyncio.create_task(store.run_writer(), name="writer")
         sealer = asyncio.create_task(sealing.run(), name="sealing")
         try:

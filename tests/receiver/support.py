@@ -111,14 +111,14 @@ class Workstation:
         return path
 
     def records(self, count: int, size: int = 200) -> list[Outgoing]:
-        out = []
-        for _ in range(count):
-            seq = self.next_seq
-            self.next_seq += 1
-            body = body_of(seq, size)
-            seal = self.sealer.seal(seq, body)
-            out.append(Outgoing(seq, str(uuid.uuid4()), body, seal.prev, seal.hash, seal.sig))
-        return out
+        return [self.record(body_of(self.next_seq, size)) for _ in range(count)]
+
+    def record(self, body: bytes) -> Outgoing:
+        """The next record, sealed with this exact body."""
+        seq = self.next_seq
+        self.next_seq += 1
+        seal = self.sealer.seal(seq, body)
+        return Outgoing(seq, str(uuid.uuid4()), body, seal.prev, seal.hash, seal.sig)
 
     def batch(self, records: list[Outgoing], key_id: str | None = None) -> Batch:
         wire = [
