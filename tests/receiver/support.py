@@ -1,7 +1,9 @@
-"""Receiver test support: workstations that seal records, storages of both kinds, a test CA."""
+"""Receiver test support: workstations that seal records, storages of both kinds, the listing
+of every record read until what a test wrote is listed, a test CA."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import gzip
@@ -12,7 +14,9 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,6 +31,9 @@ from receiver.storage import Storage
 
 PG_DSN = os.environ.get("MIDAS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
+# How long a test waits for rows to become listable: a transaction of anyone else on the same
+# PostgreSQL server that began before theirs holds them back until it ends.
+VISIBLE_S = 60.0
 
 
 def postgres_dsn() -> str:
@@ -80,6 +87,36 @@ async def storage_of(
         await pg.close()
         if own:
             drop_schema(dsn, name)
+
+
+async def page(
+    http: aiohttp.ClientSession, url: str, after: str | None, limit: int = 100
+) -> tuple[list[dict[str, Any]], str]:
+    """One page of the listing of every record: its records and `next`."""
+    params = {"limit": str(limit)} | ({} if after is None else {"after": after})
+    async with http.get(f"{url}/v1/records", params=params) as resp:
+        assert resp.status == 200, await resp.text()
+        body = await resp.json()
+    return body["records"], body["next"]
+
+
+async def drain(
+    http: aiohttp.ClientSession, url: str, after: str | None, count: int, limit: int = 100
+) -> tuple[list[str], str]:
+    """Page on from `after` until `count` records were listed: their ids and the last cursor.
+
+    On PostgreSQL a record is listed once every transaction of the server older than its own
+    ended, so a test lists what it just wrote through this, never with one page."""
+    ids: list[str] = []
+    async with asyncio.timeout(VISIBLE_S):
+        while len(ids) < count:
+            records, nxt = await page(http, url, after, limit)
+            ids += [r["id"] for r in records]
+            after = nxt
+            if not records:
+                await asyncio.sleep(0.05)
+    assert after is not None
+    return ids, after
 
 
 def body_of(n: int, size: int = 200) -> bytes:

@@ -21,12 +21,9 @@ from receiver import SetupError
 from receiver.app import serve
 from receiver.checks import Trust
 from receiver.pg_store import INSERT_MANY, LATEST, SCHEMA, PostgresStorage
-from tests.receiver.support import Workstation, gz, postgres_dsn, storage_of
+from tests.receiver.support import Workstation, drain, gz, page, postgres_dsn, storage_of
 
 GZIP = {"Content-Encoding": "gzip"}
-# How long a test waits for rows to become listable: a transaction of anyone else on the same
-# PostgreSQL server that began before theirs holds them back until it ends.
-VISIBLE_S = 60.0
 
 
 @contextlib.asynccontextmanager
@@ -52,32 +49,6 @@ async def post(http: aiohttp.ClientSession, url: str, station: Workstation, coun
     data = gz(station.batch(station.records(count)))
     async with http.post(f"{url}/v1/batches", data=data, headers=GZIP) as resp:
         assert resp.status == 200, await resp.text()
-
-
-async def page(
-    http: aiohttp.ClientSession, url: str, after: str | None, limit: int = 100
-) -> tuple[list[dict[str, Any]], str]:
-    params = {"limit": str(limit)} | ({} if after is None else {"after": after})
-    async with http.get(f"{url}/v1/records", params=params) as resp:
-        assert resp.status == 200, await resp.text()
-        body = await resp.json()
-    return body["records"], body["next"]
-
-
-async def drain(
-    http: aiohttp.ClientSession, url: str, after: str | None, count: int, limit: int = 100
-) -> tuple[list[str], str]:
-    """Page on from `after` until `count` records were listed: their ids and the last cursor."""
-    ids: list[str] = []
-    async with asyncio.timeout(VISIBLE_S):
-        while len(ids) < count:
-            records, nxt = await page(http, url, after, limit)
-            ids += [r["id"] for r in records]
-            after = nxt
-            if not records:
-                await asyncio.sleep(0.05)
-    assert after is not None
-    return ids, after
 
 
 async def test_a_row_committed_after_a_page_passed_its_number_is_listed_later(
