@@ -110,10 +110,10 @@ class SinkScheduler:
             while True:
                 await self._turn()
         finally:  # stopping: the last batch's outcomes may land (or it is simply sent again)
-            if self._settling is not None:
-                done, _ = await asyncio.wait({self._settling}, timeout=SETTLE_ON_EXIT_S)
-                if not done:
-                    self._settling.cancel()
+            if (task := self._settling) is not None:
+                await asyncio.wait({task}, timeout=SETTLE_ON_EXIT_S)
+                task.cancel()  # no-op when it is done
+                task.add_done_callback(self._settle_ended)
 
     async def _turn(self) -> None:
         try:
@@ -181,9 +181,19 @@ class SinkScheduler:
             return await self._send_failed(batch, attempts, exc)
         faults.point("sink.sent")
         await self._settled()  # outcomes are written in the order the batches were sent
-        self._settling = asyncio.create_task(self._settle(batch, answers, attempts))
+        self._settling = asyncio.create_task(
+            self._settle(batch, answers, attempts), name=f"settle:{self.config.name}"
+        )
         self._settling_last = batch[-1].seq
         return True
+
+    def _settle_ended(self, task: asyncio.Task[None]) -> None:
+        """A settle left behind by a stopping loop: its error is logged, never lost silently."""
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning(
+                "outcomes of the last batch not written; it is sent again",
+                extra={"sink": self.config.name, "error": str(exc)},
+            )
 
     async def _send_failed(
         self, batch: Sequence[Outgoing], attempts: dict[int, int], exc: Exception
@@ -204,8 +214,7 @@ class SinkScheduler:
         return False
 
     async def _settled(self) -> None:
-        """Wait for the settle in progress, if any (its StoreError is raised here). Shielded: a
-        stopping loop still lets it commit (see `run`)."""
+        """Wait for the settle in progress, if any (its StoreError is raised here), shielded."""
         task = self._settling
         if task is None:
             return

@@ -99,11 +99,20 @@ async def test_the_next_batch_leaves_while_the_previous_outcomes_commit(
         # Batch 1's outcomes are held: batch 2 is loaded and sent meanwhile, and batch 3
         # waits, since outcomes commit in the order their batches were sent.
         await wait_for(lambda: _true(len(r.sink.batches) == 2))
-        for _ in range(20):
+        for _ in range(3):  # a load of batch 3 would go through this same reader connection
+            await r.store.query("SELECT 1")
             await asyncio.sleep(0)
         assert r.sink.batches == [list(range(1, 11)), list(range(11, 21))]
         assert len(r.gate.waiting) == 1 and not r.gate.written
         assert {st for st, *_ in (await states(r.store, "a")).values()} == {"pending"}
+
+        # Batch 1's outcomes commit: batch 2's settle starts and is held; batch 3 leaves meanwhile.
+        r.gate.waiting[0].set()
+        await wait_for(lambda: _true(len(r.sink.batches) == 3 and len(r.gate.waiting) == 2))
+        assert r.gate.written == [list(range(1, 11))]
+        assert r.sink.batches[2] == list(range(21, 31))
+        rows = await states(r.store, "a")
+        assert {seq for seq, row in rows.items() if row[0] == "delivered"} == set(range(1, 11))
         r.gate.release_all()
 
         async def all_delivered() -> bool:
