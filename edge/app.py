@@ -38,6 +38,7 @@ from edge.pipeline import Pipeline
 from edge.portrait.daemon import DocumentTrigger, build_portraits
 from edge.portrait.record import portrait_parser
 from edge.portrait.session import Portraits
+from edge.share_loss import ShareLosses
 from edge.store import Store
 
 log = logging.getLogger("midas_edge.app")
@@ -83,9 +84,7 @@ class App:
         self.portraits: Portraits | None = None
         self._trigger: DocumentTrigger | None = None
         self._sink_published: dict[str, tuple[SinkState, int, str]] = {}
-        # Per NAS sink, the lost seqs its `share_lost` alarm was raised for: once acknowledged,
-        # the same loss found by later checks does not raise it again.
-        self._share_lost: dict[str, str] = {}
+        self.share_losses = ShareLosses(config.data_dir, self.alarms)
         self.hotplug = Hotplug()
         self.pipeline: Pipeline | None = None
         self.api_url = ""
@@ -266,21 +265,7 @@ class App:
             return
         self.metrics.nas_reconcile_requeued.labels(sink=run.sink).inc(report.requeued or 0)
         self.metrics.nas_reconcile_lost.labels(sink=run.sink).set(report.lost.count)
-        code = f"share_lost:{run.sink}"
-        lost = report.lost.text()
-        if not report.lost.count:
-            self._share_lost.pop(run.sink, None)
-            self.alarms.clear(code)
-        elif lost != self._share_lost.get(run.sink):  # a new loss (an acknowledged one stays quiet)
-            self._share_lost[run.sink] = lost
-            self.alarms.clear(code)
-            self.alarms.raise_(
-                code,
-                f"sink {run.sink}: {report.lost.count} records purged from this workstation are"
-                f" missing or damaged on the share and cannot be sent again (seqs"
-                f" {lost[:200]})",
-                ack_required=True,
-            )
+        self.share_losses.found(run.sink, report.lost.count, report.lost.text())
 
     def _forwarder(self) -> Forwarder:
         if self.forwarder is None:
@@ -353,6 +338,7 @@ class App:
                     forwarding.cancel()
                     alerting.cancel()
                     await asyncio.gather(sealing, forwarding, alerting, return_exceptions=True)
+                    await self.share_losses.flush()
                     await self.store.stop_writer()
                     await writer
             except TimeoutError:
