@@ -14,15 +14,12 @@ transaction is older than the oldest one still running when its snapshot was tak
 any transaction id assigned later is above it, so the rows below it are final: a row that
 appears later sorts after every cursor already handed out. (The listing itself takes no xid.)
 
-The schema carries its version (`schema_version`): version 1 is the tables as first released,
-created when missing; each later step of `STEPS` runs once, in its own transaction, under the
-same advisory lock as schema creation, so receivers starting together migrate once.
+The schema and its migrations are `receiver.pg_schema`'s.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,8 +29,9 @@ from psycopg import sql as psql
 from psycopg_pool import AsyncConnectionPool
 
 from edge.wire import GENESIS, Receipt, Status
-from receiver import SetupError, StorageError
+from receiver import StorageError
 from receiver import sql as q
+from receiver.pg_schema import create_schema
 from receiver.storage import (
     KEEP_ALERT_LISTS,
     MAX_GAPS,
@@ -65,52 +63,6 @@ STATEMENT_TIMEOUT_MS = 30_000
 POOL_MAX = 8
 INSERT_ROWS = 500  # rows per INSERT statement (9 parameters each; PostgreSQL allows 65535)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    workstation TEXT NOT NULL,
-    seq BIGINT NOT NULL,
-    body BYTEA NOT NULL,
-    prev BYTEA NOT NULL,
-    hash BYTEA NOT NULL,
-    sig BYTEA NOT NULL,
-    key_id TEXT NOT NULL,
-    received_at DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX IF NOT EXISTS records_workstation_seq ON records (workstation, seq);
-CREATE TABLE IF NOT EXISTS blobs (
-    sha256 TEXT PRIMARY KEY,
-    data BYTEA NOT NULL,
-    size BIGINT NOT NULL,
-    received_at DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS alert_lists (
-    version BIGINT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    size BIGINT NOT NULL,
-    body BYTEA NOT NULL,
-    published_at DOUBLE PRECISION NOT NULL
-);
-"""
-# Schema steps after version 1 (`SCHEMA`): (version, statements), each applied in one transaction.
-STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (
-        2,
-        (
-            # The rows already there were committed before this step (it waits for their
-            # writers): xid 0 lists them first, by n, as a listing by n had them.
-            "ALTER TABLE records ADD COLUMN xid xid8 NOT NULL DEFAULT '0'",
-            "ALTER TABLE records ALTER COLUMN xid SET DEFAULT pg_current_xact_id()",
-            "CREATE INDEX records_xid_n ON records (xid, n)",
-        ),
-    ),
-)
-LATEST = STEPS[-1][0]
-VERSION_TABLE = (
-    "CREATE TABLE IF NOT EXISTS schema_version "
-    "(version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
-)
 # The text of xid under another name: ORDER BY xid would otherwise sort that text.
 LISTING = (
     "SELECT n, workstation, seq, id, body, prev, hash, sig, key_id, received_at, xid::text AS xt "
@@ -120,8 +72,6 @@ LISTING = (
 INSERT_MANY = (
     "INSERT INTO records (workstation, seq, id, body, prev, hash, sig, key_id, received_at) VALUES "
 )
-# Serializes schema creation between processes starting together (CREATE ... IF NOT EXISTS races).
-SCHEMA_LOCK = 0x6D696461735F7276
 
 
 def pg(query: str) -> str:
@@ -204,47 +154,8 @@ class PostgresStorage(Storage):
             raise
 
     async def _create(self) -> None:
-        """The schema at its latest version: created, or migrated step by step."""
         async with self._conn() as conn:
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-                if self.schema is not None:
-                    await conn.execute(
-                        psql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                            psql.Identifier(self.schema)
-                        )
-                    )
-                await conn.execute(SCHEMA)
-                await conn.execute(VERSION_TABLE)
-            for version, statements in STEPS:
-                await self._step(conn, version, statements)
-
-    async def _step(
-        self, conn: psycopg.AsyncConnection[Any], version: int, statements: tuple[str, ...]
-    ) -> None:
-        """Apply one schema step unless it is applied (by this process or another)."""
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            cur = await conn.execute("SELECT COALESCE(MAX(version), 1) FROM schema_version")
-            row = await cur.fetchone()
-            current = int(row[0]) if row else 1
-            if current > LATEST:
-                raise SetupError(
-                    f"the database has schema version {current}, newer than this receiver's "
-                    f"({LATEST}): refusing to use it"
-                )
-            if current >= version:
-                return
-            log.info("migrating the database schema to version %d", version)
-            # A step may build an index over every record: no statement timeout for it.
-            await conn.execute("SET LOCAL statement_timeout = 0")
-            for statement in statements:
-                await conn.execute(statement)
-            await conn.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)",
-                (version, time.time()),
-            )
-        log.info("database schema migrated to version %d", version)
+            await create_schema(conn, self.schema)
 
     async def close(self) -> None:
         if self._opened:

@@ -20,7 +20,8 @@ from psycopg import sql
 from receiver import SetupError
 from receiver.app import serve
 from receiver.checks import Trust
-from receiver.pg_store import INSERT_MANY, LATEST, SCHEMA, PostgresStorage
+from receiver.pg_schema import LATEST, SCHEMA
+from receiver.pg_store import INSERT_MANY, PostgresStorage
 from tests.receiver.support import Workstation, drain, gz, page, postgres_dsn, storage_of
 
 GZIP = {"Content-Encoding": "gzip"}
