@@ -86,6 +86,12 @@ class CheckedBatch:
     workstation: str
     key_id: str
     records: list[Checked]
+    current_key: str  # the workstation's current key id: another than key_id when it is retired
+
+    @property
+    def retired(self) -> bool:
+        """Sealed with a retired key: only records before the newer key's start are stored."""
+        return self.key_id != self.current_key
 
 
 class Trust:
@@ -97,15 +103,16 @@ class Trust:
         # key id); the inode too: every key file has the same size, and a replaced one a new inode
         self._cache: dict[Path, tuple[tuple[int, int, int], Ed25519PublicKey | None, str]] = {}
 
-    def key(self, workstation: str, kid: str) -> Ed25519PublicKey:
-        """The key of id `kid` the workstation is trusted with, current or retired; Refused 403
-        untrusted_workstation without a current key, unknown_key without that key."""
+    def key(self, workstation: str, kid: str) -> tuple[Ed25519PublicKey, str]:
+        """The key of id `kid` the workstation is trusted with, current or retired, and the id
+        of its current key; Refused 403 untrusted_workstation without a current key,
+        unknown_key without that key."""
         current = self._read(current_path(self.directory, workstation), None)
         if current is None:
             log.warning("batch of %s refused: no trusted key for it", workstation)
             raise Refused(403, "untrusted_workstation")
         if current[1] == kid:
-            return current[0]
+            return current
         retired = None
         if KEY_ID.match(kid):
             retired = self._read(retired_path(self.directory, workstation, kid), kid)
@@ -113,7 +120,7 @@ class Trust:
             shown = kid if KEY_ID.match(kid) else "(not a key id)"
             log.warning("batch of %s refused: key %s is not trusted for it", workstation, shown)
             raise Refused(403, "unknown_key")
-        return retired[0]
+        return retired[0], current[1]
 
     def _read(self, path: Path, kid: str | None) -> tuple[Ed25519PublicKey, str] | None:
         """The key in `path` and its id (which must be `kid` when given); None when the file is
@@ -182,7 +189,7 @@ def check(data: bytes, encoding: str, trust: Trust) -> CheckedBatch:
         raise Refused(400, "unsupported_version")
     if not WORKSTATION.match(batch.workstation):
         raise Refused(400, "bad_workstation")
-    public = trust.key(batch.workstation, batch.key_id)
+    public, current_key = trust.key(batch.workstation, batch.key_id)
     links = []
     last = 0
     fromhex = bytes.fromhex
@@ -215,4 +222,4 @@ def check(data: bytes, encoding: str, trust: Trust) -> CheckedBatch:
         )
         for rec, ln, reason in zip(batch.records, links, reasons, strict=True)
     ]
-    return CheckedBatch(batch.workstation, batch.key_id, records)
+    return CheckedBatch(batch.workstation, batch.key_id, records, current_key)

@@ -59,6 +59,11 @@ STEPS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX records_xid_n ON records (xid, n)",
         ),
     ),
+    (
+        3,
+        # Where each key of a workstation starts: the bound of a batch under a retired key.
+        ("CREATE INDEX records_workstation_key ON records (workstation, key_id, seq)",),
+    ),
 )
 LATEST = STEPS[-1][0]
 VERSION_TABLE = (

@@ -79,12 +79,35 @@ def pg(query: str) -> str:
     return query.replace("?", "%s")
 
 
+async def _retired_from(
+    conn: psycopg.AsyncConnection[Any], workstation: str, key_id: str, current_key: str
+) -> int | None:
+    """`Lookup.retired_from` for a batch under the retired key `key_id` (`sql.KEY_FIRST_SEQ`)."""
+    cur = await conn.execute(pg(q.KEY_FIRST_SEQ), (workstation, key_id))
+    row = await cur.fetchone()
+    first = None if row is None else row[0]
+    if first is None:
+        cur = await conn.execute(pg(q.KEY_FIRST_SEQ), (workstation, current_key))
+    else:
+        params = (workstation, workstation, workstation, first, key_id)
+        cur = await conn.execute(pg(q.OTHER_KEY_AFTER), params)
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 async def _lookup(
-    conn: psycopg.AsyncConnection[Any], workstation: str, records: Sequence[Checked]
+    conn: psycopg.AsyncConnection[Any],
+    workstation: str,
+    key_id: str,
+    current_key: str | None,
+    records: Sequence[Checked],
 ) -> Lookup:
-    """What `decide()` needs of the database, inside the batch's transaction."""
+    """What `decide()` needs of the database, inside the batch's transaction (after its lock on
+    the workstation: every batch of it another receiver stored before is seen)."""
     ids, preds, shas = wanted(records)
     lookup = Lookup()
+    if current_key is not None:
+        lookup.retired_from = await _retired_from(conn, workstation, key_id, current_key)
     if ids:
         cur = await conn.execute("SELECT id, seq, hash FROM records WHERE id = ANY(%s)", (ids,))
         for rid, seq, digest in await cur.fetchall():
@@ -162,15 +185,20 @@ class PostgresStorage(Storage):
             self._opened = False
             await self._pool.close()
 
-    async def ingest(
-        self, workstation: str, key_id: str, records: Sequence[Checked], received_at: float
+    async def store_batch(
+        self,
+        workstation: str,
+        key_id: str,
+        current_key: str | None,
+        records: Sequence[Checked],
+        received_at: float,
     ) -> list[Receipt]:
         async with self._conn() as conn, conn.transaction():
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 (f"midas-receiver/{self.schema or ''}/{workstation}",),
             )
-            lookup = await _lookup(conn, workstation, records)
+            lookup = await _lookup(conn, workstation, key_id, current_key, records)
             receipts = decide(records, lookup)
             todo = [
                 i for i, r in enumerate(receipts) if r is not None and r.status is Status.STORED
@@ -248,13 +276,17 @@ class PostgresStorage(Storage):
             gaps = [(int(a), int(b)) for a, b in await cur.fetchall()]
             cur = await conn.execute(pg(q.CHAIN_STARTS), (workstation, GENESIS, MAX_GAPS))
             starts = [int(s) for (s,) in await cur.fetchall()]
+            cur = await conn.execute(
+                pg(q.CHAIN_REPLACED_KEY_STARTS), (workstation, workstation, GENESIS, MAX_GAPS)
+            )
+            replaced = [int(s) for (s,) in await cur.fetchall()]
             cur = await conn.execute(pg(q.CHAIN_BREAKS), (workstation, GENESIS, GENESIS, MAX_GAPS))
             breaks = [int(s) for (s,) in await cur.fetchall()]
             cur = await conn.execute(pg(q.CHAIN_KEYS), (workstation, MAX_GAPS))
             keys = await cur.fetchall()
         count, first, last = summary
         return chain_status(
-            workstation, int(count), int(first), int(last), gaps, starts, breaks, keys
+            workstation, int(count), int(first), int(last), gaps, starts, replaced, breaks, keys
         )
 
     async def publish_alert_list(

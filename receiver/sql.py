@@ -56,9 +56,37 @@ CHAIN_BREAKS = (
     "  WHERE p.workstation = r.workstation AND p.seq = r.seq - 1 AND p.hash = r.prev))"
     ") ORDER BY r.seq LIMIT ?"
 )
+# Chain starts under a key that was not the newest at that seq: another key's first record lies
+# after the starting key's first and at or before the start. Parameters: workstation twice, the
+# genesis hash, the limit.
+CHAIN_REPLACED_KEY_STARTS = (
+    "WITH f AS (SELECT key_id, MIN(seq) AS first_seq FROM records WHERE workstation = ?"
+    " GROUP BY key_id) "
+    "SELECT DISTINCT r.seq FROM records r JOIN f ON f.key_id = r.key_id "
+    "WHERE r.workstation = ? AND r.prev = ? AND EXISTS (SELECT 1 FROM f AS o"
+    " WHERE o.first_seq > f.first_seq AND o.first_seq <= r.seq) ORDER BY r.seq LIMIT ?"
+)
 CHAIN_KEYS = (
     "SELECT key_id, MIN(seq), MAX(seq), COUNT(*) FROM records WHERE workstation = ? "
     "GROUP BY key_id ORDER BY MIN(seq), key_id LIMIT ?"
+)
+
+# The bound of a batch sealed with a retired key (`Lookup.retired_from`). A workstation seals
+# with one key at a time, in seq order: after the first record stored under the retired key,
+# the first record under any other key is a newer key's. With nothing stored under the retired
+# key, the current key is the only one known to be newer. Both are probes of the index
+# (workstation, key_id, seq), one per key of the workstation, never a scan of its records.
+KEY_FIRST_SEQ = "SELECT MIN(seq) FROM records WHERE workstation = ? AND key_id = ?"
+# Parameters: workstation three times, the retired key's first seq, the retired key.
+OTHER_KEY_AFTER = (
+    "WITH RECURSIVE k (key_id) AS ("
+    " SELECT MIN(key_id) FROM records WHERE workstation = ?"
+    " UNION ALL SELECT (SELECT MIN(r.key_id) FROM records r"
+    "  WHERE r.workstation = ? AND r.key_id > k.key_id)"
+    " FROM k WHERE k.key_id IS NOT NULL) "
+    "SELECT MIN(s.seq) FROM (SELECT (SELECT MIN(r.seq) FROM records r"
+    "  WHERE r.workstation = ? AND r.key_id = k.key_id AND r.seq > ?) AS seq"
+    " FROM k WHERE k.key_id IS NOT NULL AND k.key_id <> ?) AS s"
 )
 
 

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS records (
     received_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS records_workstation_seq ON records (workstation, seq);
+CREATE INDEX IF NOT EXISTS records_workstation_key ON records (workstation, key_id, seq);
 CREATE TABLE IF NOT EXISTS blobs (
     sha256 TEXT PRIMARY KEY,
     data BLOB NOT NULL,
@@ -150,15 +151,20 @@ class SqliteStorage(Storage):
             raise StorageError("storage is not open")
         return self._reader
 
-    async def ingest(
-        self, workstation: str, key_id: str, records: Sequence[Checked], received_at: float
+    async def store_batch(
+        self,
+        workstation: str,
+        key_id: str,
+        current_key: str | None,
+        records: Sequence[Checked],
+        received_at: float,
     ) -> list[Receipt]:
         conn = self._w()
 
         def run() -> list[Receipt]:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                receipts = _ingest(conn, workstation, key_id, records, received_at)
+                receipts = _ingest(conn, workstation, key_id, current_key, records, received_at)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -218,6 +224,9 @@ class SqliteStorage(Storage):
                 return None
             gaps = conn.execute(q.CHAIN_GAPS, (workstation, MAX_GAPS + 1)).fetchall()
             starts = conn.execute(q.CHAIN_STARTS, (workstation, GENESIS, MAX_GAPS)).fetchall()
+            replaced = conn.execute(
+                q.CHAIN_REPLACED_KEY_STARTS, (workstation, workstation, GENESIS, MAX_GAPS)
+            ).fetchall()
             breaks = conn.execute(
                 q.CHAIN_BREAKS, (workstation, GENESIS, GENESIS, MAX_GAPS)
             ).fetchall()
@@ -229,6 +238,7 @@ class SqliteStorage(Storage):
                 last,
                 [(a, b) for a, b in gaps],
                 [s for (s,) in starts],
+                [s for (s,) in replaced],
                 [s for (s,) in breaks],
                 keys,
             )
@@ -278,15 +288,31 @@ class SqliteStorage(Storage):
         await self._on(self._rx, lambda: conn.execute("SELECT 1").fetchone())
 
 
+def _retired_from(
+    conn: sqlite3.Connection, workstation: str, key_id: str, current_key: str
+) -> int | None:
+    """`Lookup.retired_from` for a batch under the retired key `key_id` (`sql.KEY_FIRST_SEQ`)."""
+    (first,) = conn.execute(q.KEY_FIRST_SEQ, (workstation, key_id)).fetchone()
+    if first is None:
+        (bound,) = conn.execute(q.KEY_FIRST_SEQ, (workstation, current_key)).fetchone()
+    else:
+        params = (workstation, workstation, workstation, first, key_id)
+        (bound,) = conn.execute(q.OTHER_KEY_AFTER, params).fetchone()
+    return None if bound is None else int(bound)
+
+
 def _ingest(
     conn: sqlite3.Connection,
     workstation: str,
     key_id: str,
+    current_key: str | None,
     records: Sequence[Checked],
     received_at: float,
 ) -> list[Receipt]:
     ids, preds, shas = wanted(records)
     lookup = Lookup()
+    if current_key is not None:
+        lookup.retired_from = _retired_from(conn, workstation, key_id, current_key)
     for part in q.chunks(ids):
         for rid, seq, digest in conn.execute(_lookup_ids(len(part)), part):
             lookup.by_id[rid] = (seq, bytes(digest))

@@ -10,6 +10,11 @@ A record is stored only with every image its body references: one whose image is
 gets no receipt (the workstation sends it again, images first), one whose image has another size
 than its body says is rejected `blob_size_mismatch`, and one whose image list cannot be read is
 rejected `bad_body` (a sealed body never changes: sending it again cannot help).
+
+A batch sealed with a retired key is a workstation's backlog from before a re-key: its records
+are stored only below the first seq stored under a newer key (`Lookup.retired_from`, looked up
+in the same transaction); one at or above it is rejected `retired_key`, so whoever holds a
+retired key cannot add records after the new chain started.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ class Lookup:
     by_id: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # id -> (seq, hash)
     at_seq: dict[int, set[bytes]] = field(default_factory=dict)  # seq -> hashes stored there
     blobs: dict[str, int] = field(default_factory=dict)  # sha256 -> size, of those stored
+    # For a batch under a retired key: the first seq stored under a newer key (None: no bound).
+    retired_from: int | None = None
 
 
 def wanted(records: Sequence[Checked]) -> tuple[list[str], list[int], list[str]]:
@@ -78,6 +85,9 @@ def decide(records: Sequence[Checked], lookup: Lookup) -> list[Receipt | None]:
         if known is not None:
             receipts.append(answer_existing(rec, known[1]))
             continue
+        if lookup.retired_from is not None and rec.seq >= lookup.retired_from:
+            receipts.append(Receipt(rec.id, rec.seq, Status.REJECTED, RETIRED_KEY))
+            continue
         before = lookup.at_seq.get(rec.seq - 1)
         # No record stored at seq - 1 is a gap (a dead letter, or one not here yet), not a break.
         if rec.prev != GENESIS and before and rec.prev not in before:
@@ -97,6 +107,10 @@ def decide(records: Sequence[Checked], lookup: Lookup) -> list[Receipt | None]:
         lookup.at_seq.setdefault(rec.seq, set()).add(rec.hash)
         receipts.append(Receipt(rec.id, rec.seq, Status.STORED))
     return receipts
+
+
+# The rejection of a record sealed with a retired key at or after a newer key's first seq.
+RETIRED_KEY = "retired_key"
 
 
 # `_images()`'s answer for a record with an image not stored yet: no receipt, not a rejection.
@@ -205,6 +219,9 @@ class ChainStatus(msgspec.Struct, frozen=True):
     gaps: list[tuple[int, int]]
     gaps_truncated: bool
     chain_starts: list[int]  # seqs whose prev is the genesis hash (a new key or store)
+    # Chain starts under a key another key had replaced by then: that key's first stored seq
+    # lies between the starting key's first seq and this one (a retired key sealing on).
+    replaced_key_starts: list[int]
     # Seqs that do not link to the record stored at seq - 1: a chain start under that record's
     # key (a quarantined store, or a chain cut), or a prev that is not that record's hash.
     breaks: list[int]
@@ -247,6 +264,7 @@ def chain_status(
     last: int,
     gaps: list[tuple[int, int]],
     starts: list[int],
+    replaced: list[int],
     breaks: list[int],
     keys: Sequence[Sequence[Any]],
 ) -> ChainStatus:
@@ -261,6 +279,7 @@ def chain_status(
         gaps=gaps[:MAX_GAPS],
         gaps_truncated=truncated,
         chain_starts=starts[:MAX_GAPS],
+        replaced_key_starts=replaced[:MAX_GAPS],
         breaks=breaks[:MAX_GAPS],
         keys=[KeyUse(str(k), int(a), int(b), int(n)) for k, a, b, n in keys],
     )
@@ -301,11 +320,37 @@ class Storage(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
-    @abstractmethod
     async def ingest(
         self, workstation: str, key_id: str, records: Sequence[Checked], received_at: float
     ) -> list[Receipt]:
-        """Answer and store a checked batch in one transaction; receipts in batch order."""
+        """Answer and store a checked batch sealed with the workstation's current key."""
+        return await self.store_batch(workstation, key_id, None, records, received_at)
+
+    async def ingest_backlog(
+        self,
+        workstation: str,
+        key_id: str,
+        current_key: str,
+        records: Sequence[Checked],
+        received_at: float,
+    ) -> list[Receipt]:
+        """Answer and store a checked batch sealed with a retired key (`current_key` is the
+        current one): records at or after the first seq stored under a newer key are rejected
+        `retired_key`."""
+        return await self.store_batch(workstation, key_id, current_key, records, received_at)
+
+    @abstractmethod
+    async def store_batch(
+        self,
+        workstation: str,
+        key_id: str,
+        current_key: str | None,
+        records: Sequence[Checked],
+        received_at: float,
+    ) -> list[Receipt]:
+        """Answer and store a checked batch in one transaction; receipts in batch order. With
+        `current_key` (the batch's key is retired), `Lookup.retired_from` is looked up in that
+        transaction, after every earlier batch of the workstation committed."""
 
     @abstractmethod
     async def put_blob(self, sha256: str, data: bytes, received_at: float) -> bool:

@@ -5,10 +5,12 @@
 
 A workstation is trusted while its current key is there; a batch is verified with the key its
 `key_id` names, current or retired, so the backlog a workstation sealed before a re-key is still
-delivered. Registering a new key keeps the one it replaces as retired. Removing a file revokes
-that key (removing `<workstation>.pem`, the whole workstation); the receiver notices at the next
-batch. Retired keys live in their own directory: a key id has no dot, so no workstation's file
-name there can be read as another's, and no current key's name can pass for a retired one.
+delivered (a retired key's records only below the first seq stored under a newer key: the
+storage checks that). Registering a new key keeps the one it replaces as retired. Removing a
+file revokes that key (removing `<workstation>.pem`, the whole workstation); the receiver
+notices at the next batch. Retired keys live in their own directory: a key id has no dot, so
+no workstation's file name there can be read as another's, and no current key's name can pass
+for a retired one.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Receiver test support: workstations that seal records, storages of both kinds, the listing
-of every record read until what a test wrote is listed, a test CA."""
+"""Receiver test support: workstations that seal records (and are re-keyed), storages of both
+kinds, a connection of its own to a PostgreSQL schema, batches sent and the listing of every
+record read until what a test wrote is listed, a test CA."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -26,11 +27,15 @@ from cryptography.x509.oid import NameOID
 
 from agent.chain import Sealer
 from agent.sink import Outgoing
-from edge.wire import FORMAT, VERSION, Batch, WireRecord, batch_encoder
+from edge.wire import FORMAT, VERSION, Batch, WireRecord, batch_encoder, receipts_decoder
 from receiver.storage import Storage
+
+if TYPE_CHECKING:
+    import psycopg
 
 PG_DSN = os.environ.get("MIDAS_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgres"]
+GZIP_JSON = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
 # How long a test waits for rows to become listable: a transaction of anyone else on the same
 # PostgreSQL server that began before theirs holds them back until it ends.
 VISIBLE_S = 60.0
@@ -57,6 +62,21 @@ def drop_schema(dsn: str, schema: str) -> None:
 
     with psycopg.connect(dsn, autocommit=True, connect_timeout=3) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@contextlib.asynccontextmanager
+async def connection(schema: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A connection of its own to the receivers' schema (another writer, a lock holder)."""
+    import psycopg
+    from psycopg import sql
+
+    conn = await psycopg.AsyncConnection.connect(postgres_dsn(), connect_timeout=3)
+    try:
+        await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        await conn.commit()
+        yield conn
+    finally:
+        await conn.close()
 
 
 @contextlib.asynccontextmanager
@@ -255,3 +275,29 @@ def make_pki(directory: Path, prefix: str = "") -> Pki:
         client_cert=_pem(directory / f"{prefix}client.pem", client),
         client_key=_write_key(directory / f"{prefix}client.key", client_key),
     )
+
+
+def rekeyed(station: Workstation) -> Workstation:
+    """The same workstation with a new key: its next record starts a new chain."""
+    new = Workstation(station.name)
+    new.next_seq = station.next_seq
+    return new
+
+
+async def send(
+    http: aiohttp.ClientSession, url: str, station: Workstation, records: list[Outgoing]
+) -> list[tuple[str, str]]:
+    """Post `records` as one batch of `station`: each receipt's status and reason."""
+    data = gz(station.batch(records))
+    async with http.post(f"{url}/v1/batches", data=data, headers=GZIP_JSON) as resp:
+        raw = await resp.read()
+        assert resp.status == 200, raw
+    return [(r.status.value, r.reason) for r in receipts_decoder.decode(raw).receipts]
+
+
+async def chain(http: aiohttp.ClientSession, url: str, workstation: str) -> dict[str, Any]:
+    """The chain status of `workstation`, as JSON."""
+    async with http.get(f"{url}/v1/workstations/{workstation}/chain") as resp:
+        assert resp.status == 200
+        status: dict[str, Any] = await resp.json()
+    return status

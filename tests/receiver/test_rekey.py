@@ -18,13 +18,13 @@ from agent.chain import KEY_FILE, PUBLIC_FILE, Sealer, load_or_create_key
 from agent.sink import Outgoing
 from edge.app import App
 from edge.cli import main as cli
-from edge.wire import GENESIS, Receipt, receipts_decoder
+from edge.wire import GENESIS
 from receiver.app import serve
 from receiver.checks import Trust
 from receiver.storage import Storage
 from receiver.trust import current_path, public_pem, register_key, retired_path
 from tests.helpers import make_config, running, sim_device
-from tests.receiver.support import Workstation, body_of, drain, gz
+from tests.receiver.support import Workstation, body_of, chain, drain, gz, rekeyed, send
 
 GZIP = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
 WAIT_S = 60.0
@@ -35,32 +35,9 @@ async def post(http: aiohttp.ClientSession, url: str, data: bytes) -> tuple[int,
         return resp.status, await resp.read()
 
 
-async def send(
-    http: aiohttp.ClientSession, url: str, station: Workstation, records: list[Outgoing]
-) -> list[tuple[str, str]]:
-    status, raw = await post(http, url, gz(station.batch(records)))
-    assert status == 200, raw
-    receipts: list[Receipt] = receipts_decoder.decode(raw).receipts
-    return [(r.status.value, r.reason) for r in receipts]
-
-
 async def refusal(http: aiohttp.ClientSession, url: str, data: bytes) -> tuple[int, object]:
     status, raw = await post(http, url, data)
     return status, msgspec.json.decode(raw)
-
-
-async def chain(http: aiohttp.ClientSession, url: str, workstation: str) -> dict[str, Any]:
-    async with http.get(f"{url}/v1/workstations/{workstation}/chain") as resp:
-        assert resp.status == 200
-        status: dict[str, Any] = await resp.json()
-    return status
-
-
-def rekeyed(station: Workstation) -> Workstation:
-    """The same workstation with a new key: its next record starts a new chain."""
-    new = Workstation(station.name)
-    new.next_seq = station.next_seq
-    return new
 
 
 async def test_a_backlog_sealed_before_a_rekey_is_delivered(
