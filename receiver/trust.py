@@ -11,13 +11,21 @@ file revokes that key (removing `<workstation>.pem`, the whole workstation); the
 notices at the next batch. Retired keys live in their own directory: a key id has no dot, so
 no workstation's file name there can be read as another's, and no current key's name can pass
 for a retired one.
+
+Registrations take the directory's lock (`.register.lock`, flock) around reading the current
+key, retiring it and replacing it, so two at once (two enrollments, or an enrollment and
+`trust-key`) never lose a key: each one retires the key the other made current.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import re
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +39,10 @@ log = logging.getLogger("receiver.trust")
 
 RETIRED = "retired"
 KEY_ID = re.compile(r"^[0-9a-f]{16}$")  # what `edge.wire.key_id` returns
+# A workstation id starts with a letter or digit: no key file is ever named like the lock.
+LOCK_FILE = ".register.lock"
+LOCK_TIMEOUT_S = 30.0  # a registration holds the lock for a few fsyncs
+LOCK_POLL_S = 0.05
 
 
 def current_path(directory: Path, workstation: str) -> Path:
@@ -59,13 +71,43 @@ class Registered:
     changed: bool  # False when the key was already the current one
 
 
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """The trust directory's registration lock, across threads and processes; TimeoutError
+    (an OSError) when another registration holds it for LOCK_TIMEOUT_S."""
+    # Read-only: the receiver's account and an administrator's may both take it.
+    fd = os.open(directory / LOCK_FILE, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + LOCK_TIMEOUT_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"{LOCK_FILE}: another registration held the trust directory's lock "
+                        f"for {LOCK_TIMEOUT_S:g} s"
+                    ) from None
+                time.sleep(LOCK_POLL_S)
+        yield
+    finally:
+        os.close(fd)  # and the lock with it
+
+
 def register_key(directory: Path, workstation: str, public: Ed25519PublicKey) -> Registered:
     """Make `public` the workstation's current key; the key it replaces is kept as retired.
 
     The retired copy is durable before the current key is replaced, so a crash in between
     never leaves the old key's backlog without its key. A key registered again after it was
-    retired becomes current again and leaves the retired directory.
+    retired becomes current again and leaves the retired directory. One registration of the
+    directory at a time (its lock).
     """
+    with _locked(directory):
+        return _register(directory, workstation, public)
+
+
+def _register(directory: Path, workstation: str, public: Ed25519PublicKey) -> Registered:
     kid = key_id(public)
     current = current_path(directory, workstation)
     try:

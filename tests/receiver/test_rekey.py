@@ -6,23 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import msgspec
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from agent.chain import KEY_FILE, PUBLIC_FILE, Sealer, load_or_create_key
 from agent.sink import Outgoing
 from edge.app import App
 from edge.cli import main as cli
-from edge.wire import GENESIS
+from edge.wire import GENESIS, key_id, load_public_key
 from receiver.app import serve
 from receiver.checks import Trust
 from receiver.storage import Storage
-from receiver.trust import current_path, public_pem, register_key, retired_path
+from receiver.trust import Registered, current_path, public_pem, register_key, retired_path
 from tests.helpers import make_config, running, sim_device
 from tests.receiver.support import Workstation, body_of, chain, drain, gz, rekeyed, send
 
@@ -142,6 +144,26 @@ def test_registering_a_key_keeps_the_one_it_replaces(tmp_path: Path) -> None:
     assert third.retired == second.key_id
     assert current_path(tmp_path, "ws-1").read_bytes() == public_pem(a)
     assert sorted(p.name for p in (tmp_path / "retired").iterdir()) == [f"ws-1.{second.key_id}.pem"]
+
+
+def test_registrations_at_once_keep_every_replaced_key(tmp_path: Path) -> None:
+    """Enrollments run in threads: registrations of one workstation's keys at once each retire
+    the key the one before made current, none is lost."""
+    keys = [Ed25519PrivateKey.generate().public_key() for _ in range(12)]
+    start = threading.Barrier(len(keys))
+
+    def register(public: Ed25519PublicKey) -> Registered:
+        start.wait(timeout=WAIT_S)
+        return register_key(tmp_path, "ws-1", public)
+
+    with ThreadPoolExecutor(len(keys)) as pool:
+        done = list(pool.map(register, keys))
+    ids = {key_id(k) for k in keys}
+    current = key_id(load_public_key(current_path(tmp_path, "ws-1").read_bytes()))
+    retired = {p.name.split(".")[1] for p in (tmp_path / "retired").iterdir()}
+    assert retired == ids - {current}
+    # One registration found no key, each other one retired the key another made current.
+    assert sorted(r.retired or "" for r in done) == sorted(["", *retired])
 
 
 def test_trust_key_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
