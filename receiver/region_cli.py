@@ -119,7 +119,7 @@ def cmd_trust_key(args: argparse.Namespace) -> int:
             public = load_public_key(Path(args.key).read_bytes())
         except WireError as exc:
             raise SetupError(f"--key {args.key}: {exc}") from None
-        done = register_key(directory, args.workstation, public)
+        done = register_key(directory, args.workstation, public, keep_old=not args.revoke_old)
     except (ReceiverError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -129,6 +129,8 @@ def cmd_trust_key(args: argparse.Namespace) -> int:
         kept = retired_path(directory, args.workstation, done.retired)
         print(f"retired: key {done.retired}, kept as {kept}: what it sealed is still accepted")
         print("  (remove that file to revoke the key)")
+    if done.revoked is not None:
+        print(f"revoked: key {done.revoked}, not kept: what it sealed is no longer accepted")
     return EXIT_OK
 
 
@@ -172,4 +174,9 @@ def add_subcommands(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--region", help="region directory (its trust directory)")
     trust.add_argument("--workstation", required=True, help="the workstation id")
     trust.add_argument("--key", required=True, help="its public key (PEM: workstation.pub)")
+    trust.add_argument(
+        "--revoke-old",
+        action="store_true",
+        help="do not keep the key it replaces as retired (a key that leaked)",
+    )
     trust.set_defaults(func=cmd_trust_key)

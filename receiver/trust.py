@@ -64,11 +64,13 @@ def public_pem(public: Ed25519PublicKey) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Registered:
-    """What `register_key` did: the key now current, and the one it kept as retired."""
+    """What `register_key` did: the key now current, and the one it kept as retired (or
+    revoked)."""
 
     key_id: str
-    retired: str | None  # the key id of the replaced key, None when nothing was replaced
+    retired: str | None  # the key id of the replaced key kept as retired, else None
     changed: bool  # False when the key was already the current one
+    revoked: str | None = None  # the key id of the replaced key not kept (`keep_old=False`)
 
 
 @contextlib.contextmanager
@@ -95,8 +97,11 @@ def _locked(directory: Path) -> Iterator[None]:
         os.close(fd)  # and the lock with it
 
 
-def register_key(directory: Path, workstation: str, public: Ed25519PublicKey) -> Registered:
-    """Make `public` the workstation's current key; the key it replaces is kept as retired.
+def register_key(
+    directory: Path, workstation: str, public: Ed25519PublicKey, *, keep_old: bool = True
+) -> Registered:
+    """Make `public` the workstation's current key; the key it replaces is kept as retired
+    (with `keep_old=False`, revoked: a key that leaked seals nothing more that is accepted).
 
     The retired copy is durable before the current key is replaced, so a crash in between
     never leaves the old key's backlog without its key. A key registered again after it was
@@ -104,10 +109,12 @@ def register_key(directory: Path, workstation: str, public: Ed25519PublicKey) ->
     directory at a time (its lock).
     """
     with _locked(directory):
-        return _register(directory, workstation, public)
+        return _register(directory, workstation, public, keep_old)
 
 
-def _register(directory: Path, workstation: str, public: Ed25519PublicKey) -> Registered:
+def _register(
+    directory: Path, workstation: str, public: Ed25519PublicKey, keep_old: bool
+) -> Registered:
     kid = key_id(public)
     current = current_path(directory, workstation)
     try:
@@ -125,10 +132,14 @@ def _register(directory: Path, workstation: str, public: Ed25519PublicKey) -> Re
             if key_id(previous) == kid:
                 return Registered(kid, None, changed=False)
             retired = key_id(previous)
-            target = retired_path(directory, workstation, retired)
-            target.parent.mkdir(mode=0o755, exist_ok=True)
-            write_public(target, public_pem(previous))
+            if keep_old:
+                target = retired_path(directory, workstation, retired)
+                target.parent.mkdir(mode=0o755, exist_ok=True)
+                write_public(target, public_pem(previous))
     write_public(current, public_pem(public))
     with contextlib.suppress(FileNotFoundError):
         retired_path(directory, workstation, kid).unlink()
-    return Registered(kid, retired, changed=True)
+    if keep_old or retired is None:
+        return Registered(kid, retired, changed=True)
+    log.warning("the replaced key %s of %s is revoked, not kept as retired", retired, workstation)
+    return Registered(kid, None, changed=True, revoked=retired)

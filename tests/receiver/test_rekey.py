@@ -169,7 +169,7 @@ def test_registrations_at_once_keep_every_replaced_key(tmp_path: Path) -> None:
 def test_trust_key_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trust = tmp_path / "trust"
     trust.mkdir()
-    stations = [Workstation("ws-1"), Workstation("ws-1")]
+    stations = [Workstation("ws-1"), Workstation("ws-1"), Workstation("ws-1")]
     for n, station in enumerate(stations):
         (tmp_path / f"{n}.pub").write_bytes(public_pem(station.key.public_key()))
     args = ["receiver", "trust-key", "--trust", str(trust), "--workstation", "ws-1", "--key"]
@@ -184,6 +184,13 @@ def test_trust_key_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert cli([*args, str(tmp_path / "bad.pub")]) == 1
     assert "not a PEM public key" in capsys.readouterr().err
     assert current_path(trust, "ws-1").read_bytes() == public_pem(stations[1].key.public_key())
+    # A key that leaked is replaced without being kept: nothing it seals is accepted any more.
+    assert cli([*args, str(tmp_path / "2.pub"), "--revoke-old"]) == 0
+    out = capsys.readouterr().out
+    assert f"revoked: key {stations[1].key_id}, not kept" in out
+    assert "retired:" not in out
+    assert current_path(trust, "ws-1").read_bytes() == public_pem(stations[2].key.public_key())
+    assert [p.name for p in (trust / "retired").iterdir()] == [kept.name]
 
 
 async def test_the_daemon_delivers_its_backlog_across_a_rekey(
