@@ -58,7 +58,7 @@ class Forwarder:
             for s in config.sinks
         ]
         self.reconcilers = [
-            NasReconciler(s, config.data_dir, workstation, reconciled or _Unobserved())
+            NasReconciler(s, store, config.data_dir, workstation, reconciled or _Unobserved())
             for s in self.schedulers
             if s.config.kind == "nas" and s.config.reconcile_every
         ]

@@ -16,10 +16,11 @@ Memory stays bounded for any number of records: manifests are streamed line by l
 store's side and the share's meet in temporary tables of the caller's connection (SQLite temp
 storage, spilled to a file beyond its cache).
 
-After `check`, `REQUEUE_SQL` (agent/outbox.py runs it like `replay`, in one short BEGIN IMMEDIATE
-transaction) sets the deliveries of the missing and damaged unpurged records back to pending:
-the sink writes them again at its next pass, under fresh names where a damaged file holds the
-old ones (agent/nas_files.py).
+After `check`, `REQUEUE_SQL` sets the deliveries of the missing and damaged unpurged records
+back to pending, by seq range, at most REQUEUE_ROWS records per transaction (`requeue_batches`):
+the CLI in short BEGIN IMMEDIATE transactions of its own (agent/outbox.py), the daemon through
+its store's single writer (agent/nas_reconciler.py). The sink writes them again at its next
+pass, under fresh names where a damaged file holds the old ones (agent/nas_files.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import contextlib
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from agent.nas_manifests import ReconcileError, Seen, ShareReader
 from agent.nas_sink import mount_required
 from edge.config import SinkConfig
 
-__all__ = ["REQUEUE_SQL", "ReconcileError", "Report", "Seqs", "check"]
+__all__ = ["REQUEUE_SQL", "ReconcileError", "Report", "Seqs", "check", "requeue_batches"]
 
 SETUP_SQL = (
     "PRAGMA temp_store = FILE",
@@ -64,14 +66,15 @@ UNKNOWN_SQL = (
     "SELECT count(DISTINCT id) FROM temp.reconcile_seen s"
     " WHERE NOT EXISTS (SELECT 1 FROM main.records r WHERE r.id = s.id)"
 )
-# Only rows still delivered and records still held: a record purged since the check stays lost.
+# One seq range [?2, ?3] of `sink`'s deliveries back to pending. Only rows still delivered and
+# records still held: a record purged since the check stays lost.
 REQUEUE_SQL = (
     "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = 0,"
     " last_error = 'not intact on the share', delivered_at = NULL, receipt = NULL"
-    " WHERE sink = ?1 AND state = 'delivered' AND seq IN (SELECT seq FROM"
-    " temp.reconcile_expected WHERE purged = 0 AND coalesce(best, 0) = 0)"
-    " AND seq IN (SELECT seq FROM records WHERE purged_at IS NULL)"
+    " WHERE sink = ?1 AND state = 'delivered' AND seq BETWEEN ?2 AND ?3 AND EXISTS"
+    " (SELECT 1 FROM records r WHERE r.seq = deliveries.seq AND r.purged_at IS NULL)"
 )
+REQUEUE_ROWS = 1000  # records re-queued per transaction: the writer is never held for long
 
 
 @dataclass(slots=True)
@@ -137,6 +140,26 @@ class Report:
         return ", ".join(parts)
 
 
+def requeue_batches(report: Report) -> Iterator[list[tuple[str, int, int]]]:
+    """REQUEUE_SQL's rows for `report`'s missing and damaged records, in batches of at most
+    REQUEUE_ROWS records: one short transaction each."""
+    ranges = sorted([*report.missing.ranges, *report.damaged.ranges])
+    batch: list[tuple[str, int, int]] = []
+    room = REQUEUE_ROWS
+    for start, last in ranges:
+        first = start
+        while first <= last:
+            end = min(last, first + room - 1)
+            batch.append((report.sink, first, end))
+            room -= end - first + 1
+            first = end + 1
+            if room == 0:
+                yield batch
+                batch, room = [], REQUEUE_ROWS
+    if batch:
+        yield batch
+
+
 def check(
     conn: sqlite3.Connection,
     sink: SinkConfig,
@@ -145,8 +168,8 @@ def check(
     require_mount: bool | None = None,
     stop: threading.Event | None = None,
 ) -> Report:
-    """Reconcile `sink`'s share with the store on `conn` (leaves the verdicts for REQUEUE_SQL);
-    `stop`, once set, ends the check with a ReconcileError."""
+    """Reconcile `sink`'s share with the store on `conn` (only reads the store: its own
+    bookkeeping is in temporary tables); `stop`, once set, ends the check with a ReconcileError."""
     for sql in SETUP_SQL:
         conn.execute(sql)
     # The delivered set is taken before the share is read: their manifests are all there by now.

@@ -4,14 +4,15 @@ The first check comes a while after start (the backlog drains first): `min(recon
 FIRST_AFTER_S)` plus as much again at most, at random, so the workstations of a region that
 start together do not all read the share at once; then one every `reconcile_every` after the
 previous one ended. A check is `agent/nas_reconcile.py`'s, with a repair: in a worker thread, on
-a store connection of its own (`agent/outbox.py`), reading the share under the sink's timeout,
-then the missing and damaged records still held back to pending in one short transaction, and
-the sink's scheduler woken so they are written again at once. A check due while the sink is not
-ok (an unmounted share, a hung mount: the scheduler reports it) is skipped and looked at again
-`min(reconcile_every, FIRST_AFTER_S)` later. A failed check is logged and made again at the next
-period; nothing here stops the daemon. Every run is reported to a `ReconcileObserver` (the
-composition root turns it into an event, metrics and the `share_lost:<sink>` alarm). Logs and
-reports carry counts and seq ranges, never record content.
+a read-only store connection of its own (`agent/outbox.py`), reading the share under the sink's
+timeout; then the missing and damaged records still held back to pending through the daemon's
+own store writer (`Store.apply`: no second write connection, so a capture never waits on this),
+`REQUEUE_ROWS` records per transaction, and the sink's scheduler woken so they are written again
+at once. A check due while the sink is not ok (an unmounted share, a hung mount: the scheduler
+reports it) is skipped and looked at again `min(reconcile_every, FIRST_AFTER_S)` later. A failed
+check is logged and made again at the next period; nothing here stops the daemon. Every run is
+reported to a `ReconcileObserver` (the composition root turns it into an event, metrics and the
+`share_lost:<sink>` alarm). Logs and reports carry counts and seq ranges, never record content.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from agent.nas_sink import NasSink
 from agent.outbox import OutboxError
 from agent.scheduler import SinkScheduler
 from agent.sink_status import SinkState
+from edge.errors import StoreError
+from edge.store import Store
 
 log = logging.getLogger("midas_edge.forwarding")
 
@@ -79,6 +82,7 @@ class NasReconciler:
     def __init__(
         self,
         scheduler: SinkScheduler,
+        store: Store,
         data_dir: Path,
         workstation: str,
         observer: ReconcileObserver,
@@ -91,6 +95,7 @@ class NasReconciler:
         self.soon_s = min(self.every_s, FIRST_AFTER_S)
         sink = scheduler.sink
         self._require_mount = sink.require_mount if isinstance(sink, NasSink) else None
+        self._store = store
         self._data_dir = data_dir
         self._workstation = workstation
         self._observer = observer
@@ -124,7 +129,9 @@ class NasReconciler:
         stop = threading.Event()
         try:
             report = await asyncio.to_thread(self._check_blocking, stop)
-        except (ReconcileError, OutboxError, sqlite3.Error) as exc:
+            if report.missing.count or report.damaged.count:
+                report.requeued = await self._requeue(report)
+        except (ReconcileError, OutboxError, sqlite3.Error, StoreError) as exc:
             log.warning(
                 "share check failed; made again at the next period",
                 extra={"sink": name, "error": str(exc)},
@@ -135,8 +142,6 @@ class NasReconciler:
             return ReconcileRun(name, ReconcileResult.FAILED, error=type(exc).__name__)
         finally:
             stop.set()  # a cancelled check ends its thread at the reader's next poll
-        if report.requeued:
-            self.scheduler.wake()
         result = ReconcileResult.INTACT
         if report.lost.count:
             result = ReconcileResult.LOST
@@ -146,17 +151,25 @@ class NasReconciler:
         return ReconcileRun(name, result, report)
 
     def _check_blocking(self, stop: threading.Event) -> Report:
-        """The check and its repair, in a worker thread on a store connection of its own."""
-        conn = outbox.connect(self._data_dir)
+        """The check, in a worker thread on a read-only store connection of its own."""
+        conn = outbox.connect(self._data_dir, read_only=True)
         try:
-            report = nas_reconcile.check(
+            return nas_reconcile.check(
                 conn, self.config, self._workstation, require_mount=self._require_mount, stop=stop
             )
-            if report.missing.count or report.damaged.count:
-                report.requeued = outbox.requeue(conn, self.config.name)
-            return report
         finally:
             conn.close()
+
+    async def _requeue(self, report: Report) -> int:
+        """The missing and damaged records still held back to pending, through the store's
+        writer, one short transaction per batch; the sink starts on each batch at once."""
+        count = 0
+        for rows in nas_reconcile.requeue_batches(report):
+            changed = await self._store.apply([(nas_reconcile.REQUEUE_SQL, rows)])
+            if changed:
+                count += changed
+                self.scheduler.wake()
+        return count
 
 
 def _log(report: Report, result: ReconcileResult) -> None:

@@ -8,10 +8,11 @@ Retention treats a dropped row as settled, so personal data does not stay on the
 for ever.
 
 The CLI edits the database while the daemon may be running, on its own connection, in one short
-`BEGIN IMMEDIATE` transaction with a busy timeout: the daemon's writer waits on its own busy
-timeout (5 s) for those few milliseconds, and its schedulers re-read the states on every pass,
-so a replayed record leaves at the sink's next check (`interval`). The daemon's local API stays
-read-only. Dead letters are shown by seq, id, sink, reason and attempts; never their content.
+`BEGIN IMMEDIATE` transaction with a busy timeout (a repair: one per `REQUEUE_ROWS` records):
+the daemon's writer waits on its own busy timeout (5 s) for those few milliseconds, and its
+schedulers re-read the states on every pass, so a replayed record leaves at the sink's next
+check (`interval`). The daemon's local API stays read-only. Dead letters are shown by seq, id,
+sink, reason and attempts; never their content.
 """
 
 from __future__ import annotations
@@ -136,11 +137,15 @@ def drop(conn: sqlite3.Connection, seq: int, sink: str | None, now: float) -> in
         return conn.execute(DROP_SQL, (utc_text(now), DROP_RECEIPT, seq, sink)).rowcount
 
 
-def requeue(conn: sqlite3.Connection, sink: str) -> int:
-    """Deliveries of the records `nas_reconcile.check` found missing or damaged on `sink`'s share
-    (and still held) back to pending, attempts reset; returns the count."""
-    with _immediate(conn):
-        return conn.execute(nas_reconcile.REQUEUE_SQL, (sink,)).rowcount
+def requeue(conn: sqlite3.Connection, report: nas_reconcile.Report) -> int:
+    """Deliveries of the records `nas_reconcile.check` found missing or damaged on the report's
+    share (and still held) back to pending, attempts reset, in one short transaction per
+    `REQUEUE_ROWS` records; returns the count."""
+    count = 0
+    for rows in nas_reconcile.requeue_batches(report):
+        with _immediate(conn):
+            count += conn.executemany(nas_reconcile.REQUEUE_SQL, rows).rowcount
+    return count
 
 
 class _immediate:
@@ -156,13 +161,19 @@ class _immediate:
         self._conn.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
-def connect(data_dir: Path) -> sqlite3.Connection:
-    """The store's database on a connection of its own (the daemon may be running)."""
+def connect(data_dir: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """The store's database on a connection of its own (the daemon may be running); with
+    `read_only`, one that cannot write the database (its temporary tables only)."""
     path = data_dir / DB_NAME
     if not path.exists():
         raise OutboxError(f"no record store at {path}")
     try:
-        conn = sqlite3.connect(path, timeout=CLI_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(
+            f"{path.absolute().as_uri()}?mode=ro" if read_only else path,
+            timeout=CLI_BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            uri=read_only,
+        )
         conn.execute(f"PRAGMA busy_timeout = {CLI_BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -274,7 +285,7 @@ def _reconcile(
             code = EXIT_FAIL
             continue
         if args.repair and (report.missing.count or report.damaged.count):
-            report.requeued = requeue(conn, nas.name)
+            report.requeued = requeue(conn, report)
         if not report.ok:
             code = EXIT_FAIL
         if args.json:

@@ -223,15 +223,16 @@ class Store:
         await self.writer.submit(Pending(record, done))
         return done
 
-    async def apply(self, statements: Sequence[Statement]) -> None:
-        """Run statements in one transaction through the single writer; returns once durable.
+    async def apply(self, statements: Sequence[Statement]) -> int:
+        """Run statements in one transaction through the single writer; returns once durable,
+        with the number of rows they changed.
 
         For other components' state (seals, delivery states, purges): they never open a
         second write connection, so a capture never waits for their locks.
         """
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         await self.writer.submit(Op(statements, done))
-        await done
+        return await done
 
     async def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only query on the reader connection (never waits for the writer)."""

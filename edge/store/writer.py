@@ -43,7 +43,7 @@ class Op:
     writer in a transaction of their own right after the records it is committing."""
 
     statements: Sequence[Statement]
-    done: asyncio.Future[None]
+    done: asyncio.Future[int]  # the rows the statements changed
 
 
 @dataclass(slots=True)
@@ -265,21 +265,22 @@ class Writer:
         self.busy_since = time.monotonic()
         try:
             try:
-                await self._transaction([st for op in ops for st in op.statements])
+                counts = await self._transaction([st for op in ops for st in op.statements])
             except sqlite3.Error as exc:
                 if len(ops) == 1:
                     _settle(ops[0], exc)
                     return
                 for op in ops:
                     try:
-                        await self._transaction(op.statements)
+                        alone = await self._transaction(op.statements)
                     except sqlite3.Error as one:
                         _settle(op, one)
                     else:
-                        _settle(op, None)
+                        _settle(op, None, sum(alone))
                 return
             for op in ops:
-                _settle(op, None)
+                _settle(op, None, sum(counts[: len(op.statements)]))
+                counts = counts[len(op.statements) :]
         finally:
             self.busy_since = None
             self.last_progress = time.monotonic()
@@ -313,15 +314,19 @@ class Writer:
             self.busy_since = None
             self.last_progress = time.monotonic()
 
-    async def _transaction(self, statements: Sequence[Statement]) -> None:
+    async def _transaction(self, statements: Sequence[Statement]) -> list[int]:
+        """Run `statements` in one transaction; the rows each one changed."""
+        counts: list[int] = []
         await self._conn.execute("BEGIN IMMEDIATE")
         try:
             for sql, rows in statements:
-                await self._conn.executemany(sql, rows)
+                cursor = await self._conn.executemany(sql, rows)
+                counts.append(max(cursor.rowcount, 0))
             await self._conn.execute("COMMIT")
         except BaseException:
             await self._rollback()
             raise
+        return counts
 
     async def _rollback(self) -> None:
         try:
@@ -331,11 +336,11 @@ class Writer:
             log.debug("rollback after failed commit", extra={"error": str(exc)})
 
 
-def _settle(op: Op, error: sqlite3.Error | None) -> None:
+def _settle(op: Op, error: sqlite3.Error | None, changed: int = 0) -> None:
     if op.done.done():
         return
     if error is None:
-        op.done.set_result(None)
+        op.done.set_result(changed)
     else:
         log.error("store op failed", extra={"error": str(error)})
         op.done.set_exception(StoreError(f"store update failed: {error}"))

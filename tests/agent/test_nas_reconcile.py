@@ -125,7 +125,7 @@ def reconcile(data_dir: Path, config: SinkConfig, repair: bool = False) -> Repor
     try:
         report = nas_reconcile.check(conn, config, WS, require_mount=False)
         if repair and (report.missing.count or report.damaged.count):
-            report.requeued = outbox.requeue(conn, config.name)
+            report.requeued = outbox.requeue(conn, report)
         return report
     finally:
         conn.close()

@@ -87,9 +87,9 @@ def nas_config(data_dir: Path, root: Path, every: float = EVERY_S) -> Config:
 
 
 @contextlib.asynccontextmanager
-async def daemon(data_dir: Path, root: Path) -> AsyncIterator[Daemon]:
+async def daemon(data_dir: Path, root: Path, every: float = EVERY_S) -> AsyncIterator[Daemon]:
     """The forwarding part of the daemon, running over a real store and a temporary share."""
-    config = nas_config(data_dir, root)
+    config = nas_config(data_dir, root, every)
     async with open_store(data_dir, [("nas", True)]) as store:
         runs = Runs()
         forwarder = Forwarder(

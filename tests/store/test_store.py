@@ -12,11 +12,12 @@ import msgspec
 import pytest
 
 from edge import records
-from edge.errors import StorageFullError, StoreVersionError
+from edge.errors import StorageFullError, StoreError, StoreVersionError
 from edge.records import BlobRef, Record
 from edge.store import Store
 from edge.store.db import _salvage_last_seq
 from edge.store.schema import LATEST, MIGRATIONS
+from edge.store.writer import Statement
 from tests.helpers import make_record
 
 
@@ -247,3 +248,26 @@ async def test_a_v1_store_keeps_its_deliveries_and_learns_the_dropped_state(
         with pytest.raises(sqlite3.IntegrityError):
             conn.execute("UPDATE deliveries SET state = 'lost' WHERE seq = 1")
     conn.close()
+
+
+async def test_apply_returns_the_rows_each_caller_changed(store: Store) -> None:
+    await append_all(store, [make_record(i) for i in range(5)])
+    update = (
+        "UPDATE deliveries SET attempts = attempts + 1 WHERE sink = 'nas' AND seq BETWEEN ? AND ?"
+    )
+    # Submitted together, the writer may apply them in one transaction: each gets its own count,
+    # also when a bad one among them makes the writer apply each alone.
+    for bad in (False, True):
+        ops: list[list[Statement]] = [
+            [(update, [(1, 2)])],
+            [(update, [(3, 3), (4, 5)]), (update, [(9, 9)])],
+            [(update, [(7, 8)])],
+        ]
+        if bad:
+            ops.insert(1, [("UPDATE no_such_table SET x = 1", [()])])
+        counts = await asyncio.gather(*(store.apply(op) for op in ops), return_exceptions=True)
+        if bad:
+            assert isinstance(counts.pop(1), StoreError)
+        assert counts == [2, 3, 0]
+    rows = await store.query("SELECT seq, attempts FROM deliveries ORDER BY seq")
+    assert rows == [(seq, 2) for seq in range(1, 6)]
