@@ -69,6 +69,15 @@ LISTING = (
     "FROM records WHERE (xid, n) > (%s::xid8, %s::bigint) "
     "AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid, n LIMIT %s"
 )
+# Where a plain `n` (a `next` of API 1.0, which listed by n) goes on: before the oldest xid of
+# the rows after `n` and of the transactions still running, so every row stored after `n` is
+# listed (also one whose transaction took its xid before the row `n`'s), and the rows listed
+# again are those of transactions that overlapped. Rows of before the migration (xid 0) after
+# `n` make it (0, n): they are listed by n, as before.
+PLAIN_N_XID = (
+    "SELECT LEAST((SELECT xid FROM records WHERE n > %s ORDER BY xid LIMIT 1),"
+    " pg_snapshot_xmin(pg_current_snapshot()))::text"
+)
 INSERT_MANY = (
     "INSERT INTO records (workstation, seq, id, body, prev, hash, sig, key_id, received_at) VALUES "
 )
@@ -255,6 +264,11 @@ class PostgresStorage(Storage):
 
     async def listing(self, after: Cursor, limit: int) -> RecordPage:
         async with self._conn() as conn:
+            if after.xid is None:
+                cur = await conn.execute(PLAIN_N_XID, (after.n,))
+                row = await cur.fetchone()
+                xid = 0 if row is None else int(row[0])
+                after = Cursor(xid, after.n if xid == 0 else 0)
             cur = await conn.execute(LISTING, (str(after.xid), after.n, limit))
             rows = await cur.fetchall()
         out = [record_out(r[:-1]) for r in rows]

@@ -205,6 +205,7 @@ class SqliteStorage(Storage):
         return seq_page(rows, after)
 
     async def listing(self, after: Cursor, limit: int) -> RecordPage:
+        after = Cursor(0, after.n)  # a plain `n` too: rows are listed in `n` order here
         conn = self._r()
         rows = await self._on(self._rx, lambda: conn.execute(LISTING, (after.n, limit)).fetchall())
         out = [record_out(r) for r in rows]

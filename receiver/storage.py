@@ -161,9 +161,10 @@ class RecordPage(msgspec.Struct, frozen=True):
 class Cursor(NamedTuple):
     """A place in the listing of every record, which runs in commit order: after the row `n`
     inserted by the transaction `xid` (PostgreSQL's; 0 on SQLite, whose single writer commits
-    in `n` order, and for rows stored before PostgreSQL recorded it)."""
+    in `n` order, and for rows stored before PostgreSQL recorded it). `xid` None: a plain `n`,
+    as `next` was before tokens, which the storage places (`Storage.listing`)."""
 
-    xid: int
+    xid: int | None
     n: int
 
 
@@ -177,13 +178,13 @@ def cursor_token(cursor: Cursor) -> str:
 
 
 def parse_cursor(token: str) -> Cursor | None:
-    """A cursor from its token, or from a plain `n` as `next` was before tokens (such a cursor
-    names a row stored before xids were kept: the cursor (0, n)); None when it is neither."""
+    """A cursor from its token, or from a plain `n` as `next` was before tokens (xid None);
+    None when it is neither."""
     found = _CURSOR.fullmatch(token)
     if found is None:
         return None
-    xid, n = int(found[1] or 0), int(found[2])
-    if xid >= 2**64 or n >= 2**63:
+    xid, n = None if found[1] is None else int(found[1]), int(found[2])
+    if (xid or 0) >= 2**64 or n >= 2**63:
         return None
     return Cursor(xid, n)
 
@@ -372,7 +373,8 @@ class Storage(ABC):
     @abstractmethod
     async def listing(self, after: Cursor, limit: int) -> RecordPage:
         """Every workstation's records in commit order, after `after`: paging with `next` sees
-        each record exactly once, whatever writers commit meanwhile and in whichever order."""
+        each record exactly once, whatever writers commit meanwhile and in whichever order.
+        After a plain `n` (xid None): every record stored after the row `n`, and few others."""
 
     @abstractmethod
     async def workstations(self) -> Workstations: ...

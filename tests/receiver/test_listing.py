@@ -166,6 +166,36 @@ async def test_an_existing_database_is_migrated_once_and_old_cursors_go_on(
         assert await cur.fetchone() == (3,)
 
 
+async def test_a_plain_number_goes_on_after_its_row_not_after_the_migration(
+    tmp_path: Path, schema: str, trust_dir: Path, ws: Workstation
+) -> None:
+    """A consumer coming from a receiver of API 1.0 (its `next` a plain `n`) is listed every
+    record stored after that row, not every record stored since the migration."""
+    old = await _v1_database(schema, 2)
+    async with (
+        storage_of("postgres", tmp_path, schema) as storage,
+        serve(storage, Trust(trust_dir)) as where,
+        aiohttp.ClientSession() as http,
+    ):
+        for _ in range(4):  # four transactions
+            await post(http, where.url, ws, 1)
+        # Every row listable: no transaction older than theirs runs on the server any more.
+        ids, _ = await drain(http, where.url, None, 6)
+        records, _ = await page(http, where.url, None)
+        number = {r["id"]: r["n"] for r in records}
+        assert ids[:2] == old
+        for i, rid in enumerate(ids):
+            listed, _ = await page(http, where.url, str(number[rid]))
+            assert [r["id"] for r in listed] == ids[i + 1 :], i
+        # A number no row has yet: nothing now, then exactly what is stored next.
+        listed, cursor = await page(http, where.url, str(max(number.values()) + 1000))
+        assert listed == []
+        await post(http, where.url, ws, 1)
+        more, _ = await drain(http, where.url, cursor, 1)
+        last = await storage.records("ws-1", 4, 10)
+    assert more == [r.id for r in last.records]
+
+
 async def test_a_database_of_a_newer_receiver_is_refused(tmp_path: Path, schema: str) -> None:
     async with storage_of("postgres", tmp_path, schema):
         pass
