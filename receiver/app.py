@@ -153,13 +153,14 @@ async def head_blob(request: web.Request) -> web.Response:
 
 
 def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """A query parameter of ASCII digits only (as openapi.yaml says: no sign, space, `_` or
+    other digits, which `int()` would take), within [low, high]; 400 bad_<name> otherwise."""
     text = request.query.get(name)
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise Refused(400, f"bad_{name}") from None
+    if not (text.isascii() and text.isdigit() and len(text) <= 19):
+        raise Refused(400, f"bad_{name}")
+    value = int(text)
     if not low <= value <= high:
         raise Refused(400, f"bad_{name}")
     return value

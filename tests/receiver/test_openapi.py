@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import msgspec
 import pytest
 import yaml
@@ -22,6 +24,7 @@ from receiver.storage import (
     WorkstationOut,
     Workstations,
 )
+from tests.receiver.support import Workstation, drain, send
 
 SPEC = Path(receiver.__file__).with_name("openapi.yaml")
 
@@ -92,3 +95,44 @@ def test_every_reference_resolves() -> None:
         for part in ref.removeprefix("#/").split("/"):
             target = target[part]
         assert isinstance(target, dict), ref
+
+
+async def test_the_after_pattern_and_empty_pages_are_what_the_server_does(
+    http: aiohttp.ClientSession, url: str, ws: Workstation
+) -> None:
+    listing = spec()["paths"]["/v1/records"]["get"]
+    (after,) = [p for p in listing["parameters"] if p["name"] == "after"]
+    pattern = re.compile(after["schema"]["pattern"])
+    async with http.get(f"{url}/v1/records") as resp:  # nothing stored yet
+        assert (await resp.json()) == {"records": [], "next": "0.0"}
+    assert await send(http, url, ws, ws.records(2)) == [("stored", "")] * 2
+    _, last = await drain(http, url, None, 2)
+    # Within the bounds the description gives, the pattern matches exactly what is answered.
+    samples = ["5", "0.5", last, f"{2**63 - 1}", f"{2**64 - 1}.{2**63 - 1}", "9" * 20]
+    samples += ["1.2.3", ".1", "1.", "x", " 1", "+1", "\u0661", f"{2**64 - 1}.{2**63 - 1}.1"]
+    for token in samples:
+        async with http.get(f"{url}/v1/records", params={"after": token}) as resp:
+            assert (resp.status == 200) is bool(pattern.fullmatch(token)), token
+    for token in (f"{2**63}", f"{2**64}.1"):  # the pattern's digits, above those bounds
+        assert pattern.fullmatch(token)
+        async with http.get(f"{url}/v1/records", params={"after": token}) as resp:
+            assert resp.status == 400, token
+    # With a workstation: a seq, digits only.
+    for token, status in (
+        ("5", 200),
+        (f"{2**63 - 1}", 200),
+        (f"{2**63}", 400),
+        ("0.5", 400),
+        ("+5", 400),
+        (" 5", 400),
+    ):
+        params = {"workstation": "ws-1", "after": token}
+        async with http.get(f"{url}/v1/records", params=params) as resp:
+            assert resp.status == status, token
+    # `next` of an empty page, as RecordPage.next describes it.
+    empty = (({"workstation": "ws-9"}, "0"), ({"workstation": "ws-9", "after": "7"}, "7"))
+    for params, expected in empty:
+        async with http.get(f"{url}/v1/records", params=params) as resp:
+            assert (await resp.json())["next"] == expected
+    async with http.get(f"{url}/v1/records", params={"after": last}) as resp:
+        assert (await resp.json()) == {"records": [], "next": last}
