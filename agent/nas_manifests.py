@@ -2,9 +2,14 @@
 line, and whether the files each line names hold what it says (agent/nas_reconcile.py judges).
 
 A `ShareReader` does all the share I/O in one daemon thread and hands its findings over a
-bounded queue: chunks of `Seen` lines, and per manifest whether it is damaged (its content no
-longer the one its name's digest was made of, or lines nobody can read: then none of its lines
-is trusted). The sink's own mount point and sentinel check comes first; nothing is created and
+bounded queue: per chunk of a sound manifest's lines an `Ask` (the caller answers how deeply to
+look at each line: a `Depth`), then the chunk's `Seen` lines; and per manifest whether it is
+damaged (its content no longer the one its name's digest was made of, or lines nobody can read:
+then none of its lines is trusted, and the files they name are not looked at). A record still
+held is read in full (`Depth.FULL`: its bytes and images against their SHA-256); a purged one,
+which can only be reported lost, only by its files' sizes (`Depth.PRESENCE`: nothing read but
+its manifest), so a daily check reads the records of the retention window, not the whole
+history. The sink's own mount point and sentinel check comes first; nothing is created and
 files are opened read-only (and non-blocking, so a FIFO left on the share cannot stall it).
 No progress within the sink's `timeout` is a hung mount: `findings` raises instead of waiting.
 """
@@ -20,7 +25,9 @@ import stat
 import threading
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import IO
 
@@ -44,17 +51,33 @@ class ReconcileError(Exception):
     """The share cannot be checked (not mounted, no sentinel, hung, unreadable)."""
 
 
+class Depth(IntEnum):
+    """How deeply a manifest line's files are looked at."""
+
+    NONE = 0  # not a record the check judges (or not the one the store holds): not looked at
+    PRESENCE = 1  # purged here: its records file long enough and its images with their sizes
+    FULL = 2  # still held: its bytes and images read and hashed
+
+
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """One manifest line: its record, and whether the share holds it as the line says."""
+    """One manifest line: its record, and whether the share holds it as the line says (as far
+    as its `Depth` looked; never at `Depth.NONE` or in a damaged manifest)."""
 
     id: str
-    seq: int
-    sha256: str
     intact: bool
 
 
-_Item = list[Seen] | bool | BaseException | None  # lines, a manifest's end (damaged?), the end
+@dataclass(slots=True)
+class Ask:
+    """A chunk of a sound manifest's lines as (id, seq, sha256): `answer` takes their depths."""
+
+    lines: list[tuple[str, int, str]]
+    answer: Future[list[Depth]] = field(default_factory=Future)
+
+
+# lines to judge, lines judged, a manifest's end (damaged?), the end
+_Item = Ask | list[Seen] | bool | BaseException | None
 
 
 class _Entry(msgspec.Struct):
@@ -91,14 +114,17 @@ class ShareReader:
         self._decode = msgspec.json.Decoder(_Entry)
         self._path: str | None = None
         self._file: IO[bytes] | None = None
-        self._images: dict[str, bool] = {}  # this manifest's images checked so far
+        # This manifest's files looked at so far: images by (path, hashed?), sizes by path.
+        self._images: dict[tuple[str, bool], bool] = {}
+        self._sizes: dict[str, int | None] = {}
 
     def findings(
         self, timeout: float, stop: threading.Event | None = None
-    ) -> Generator[list[Seen] | bool, None, None]:
-        """Start reading; yield each chunk of lines and each manifest's end (True: damaged);
-        the reader's error is raised here, `timeout` seconds without progress too, and `stop`
-        once set (the caller gave up: a stopping daemon)."""
+    ) -> Generator[Ask | list[Seen] | bool, None, None]:
+        """Start reading; yield each chunk of lines to judge (an `Ask`, to be answered before
+        the next item), each chunk judged and each manifest's end (True: damaged); the reader's
+        error is raised here, `timeout` seconds without progress too, and `stop` once set (the
+        caller gave up: a stopping daemon)."""
         threading.Thread(target=self._run, name="nas-reconcile", daemon=True).start()
         try:
             while True:
@@ -117,6 +143,7 @@ class ShareReader:
                 if isinstance(item, BaseException):
                     raise item
                 yield item
+                self.progress_at = time.monotonic()  # the caller's own work is not the share's
         finally:
             self.stopped.set()
 
@@ -176,7 +203,7 @@ class ShareReader:
         if f is None:
             return  # removed since the folder was listed (or not a file): not there
         digest = hashlib.sha256()
-        chunk: list[Seen] = []
+        chunk: list[_Entry] = []
         try:
             with f:
                 while data := f.read(READ_BYTES):
@@ -191,38 +218,90 @@ class ShareReader:
                     except msgspec.DecodeError:  # also a line of the wrong shape
                         unreadable = True
                         continue
-                    intact = sound and self._ok(entry)
-                    chunk.append(Seen(entry.id, entry.seq, entry.sha256, intact))
+                    chunk.append(entry)
                     if len(chunk) >= CHUNK:
-                        self._put(chunk)
+                        self._judge(chunk, sound)
                         chunk = []
+                if chunk:
+                    self._judge(chunk, sound)
         finally:
             self._close()
             self._images.clear()
-        if chunk:
-            self._put(chunk)
+            self._sizes.clear()
         self._put(unreadable or not sound)
 
-    def _ok(self, entry: _Entry) -> bool:
-        """The record's bytes and images are on the share as its manifest line says."""
+    def _judge(self, chunk: list[_Entry], sound: bool) -> None:
+        """Ask the caller how deeply to look at each line of a sound manifest, look, hand over."""
+        depths = [Depth.NONE] * len(chunk)
+        if sound:  # a damaged manifest's lines are not trusted: their files are not looked at
+            ask = Ask([(e.id, e.seq, e.sha256) for e in chunk])
+            self._put(ask)
+            depths = self._answer(ask)
+        self._put(
+            [
+                Seen(e.id, depth is not Depth.NONE and self._ok(e, depth))
+                for e, depth in zip(chunk, depths, strict=True)
+            ]
+        )
+
+    def _answer(self, ask: Ask) -> list[Depth]:
+        while True:
+            try:
+                depths = ask.answer.result(timeout=POLL_S)
+            except TimeoutError:
+                if self.stopped.is_set():
+                    raise _Stopped from None
+                continue
+            self._tick()
+            return depths
+
+    def _ok(self, entry: _Entry, depth: Depth) -> bool:
+        """The record's bytes and images are on the share as its manifest line says (for
+        `Depth.PRESENCE`, as far as their sizes tell)."""
         self._tick()
         if entry.offset < 0 or not 0 <= entry.size <= MAX_RECORD:
             return False
-        data = self._read(self._resolve(entry.file), entry.offset, entry.size)
-        if data is None or hashlib.sha256(data).hexdigest() != entry.sha256.lower():
-            return False
-        return all(self._image_ok(image) for image in entry.blobs)
+        path = self._resolve(entry.file)
+        if depth is Depth.FULL:
+            data = self._read(path, entry.offset, entry.size)
+            if data is None or hashlib.sha256(data).hexdigest() != entry.sha256.lower():
+                return False
+        else:
+            held = None if path is None else self._size(path)
+            if held is None or held < entry.offset + entry.size:
+                return False
+        full = depth is Depth.FULL
+        return all(self._image_ok(image, full) for image in entry.blobs)
 
-    def _image_ok(self, image: _Image) -> bool:
-        """The image is under its SHA-256 name with its size and that SHA-256."""
+    def _image_ok(self, image: _Image, full: bool) -> bool:
+        """The image is under its SHA-256 name with its size (and, `full`, that SHA-256)."""
         path = self._resolve(image.file)
         sha = image.sha256.lower()
         if path is None or not _named_for(os.path.basename(path), sha):
             return False
-        ok = self._images.get(path)
+        ok = self._images.get((path, full))
         if ok is None:
-            ok = self._images[path] = self._digest(path, image.size) == sha
+            ok = self._images[(path, full)] = self._there(path, image.size, sha if full else None)
         return ok
+
+    def _there(self, path: str, size: int, sha256: str | None) -> bool:
+        """The file has `size` bytes (and, given `sha256`, that digest: it is read)."""
+        if sha256 is None:
+            return self._size(path) == size
+        return self._digest(path, size) == sha256
+
+    def _size(self, path: str) -> int | None:
+        """A regular file's size, without reading it; None when it is not there or not one."""
+        if path not in self._sizes:
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                if exc.errno not in _GONE:
+                    raise
+                self._sizes[path] = None
+            else:
+                self._sizes[path] = st.st_size if stat.S_ISREG(st.st_mode) else None
+        return self._sizes[path]
 
     def _digest(self, path: str, size: int) -> str | None:
         f = _open_regular(path)

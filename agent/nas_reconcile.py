@@ -9,7 +9,10 @@ digest in its name, or that has lines nobody can read, is damaged as a whole: no
 is trusted. One intact copy in any manifest is enough (a record sent again sits in two).
 Records on the share that the store does not know are counted (`unknown`), not an error. A
 record purged by retention that is missing or damaged on the share is `lost`: its body is a
-tombstone now, it cannot be sent again.
+tombstone now, it cannot be sent again. Only records still held are read and hashed (they can
+be repaired); a purged one is looked at only as far as its intact manifest line and its files'
+sizes tell (`Depth.PRESENCE`), so the share's whole history is not read again every day: a
+purged record's file damaged without a change of size is not found (it could not be repaired).
 
 The share is only read, in a thread of its own under the sink's timeout (agent/nas_manifests.py).
 Memory stays bounded for any number of records: manifests are streamed line by line, and the
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.nas_manifests import ReconcileError, Seen, ShareReader
+from agent.nas_manifests import Ask, Depth, ReconcileError, ShareReader
 from agent.nas_sink import mount_required
 from edge.config import SinkConfig
 
@@ -54,6 +57,12 @@ EXPECTED_SQL = (
     " JOIN records r ON r.seq = d.seq WHERE d.sink = ? AND d.state = 'delivered'"
 )
 SEEN_SQL = "INSERT INTO temp.reconcile_seen (id, ok) VALUES (?, ?)"
+# The records of a chunk of manifest lines, by their seqs, among those the check judges.
+EXPECTED_OF_SQL = (
+    "SELECT e.seq, e.id, e.purged, CASE WHEN e.purged THEN NULL ELSE r.body END"
+    " FROM temp.reconcile_expected e JOIN main.records r ON r.seq = e.seq WHERE e.seq IN ({})"
+)
+MAX_SEQ = (1 << 63) - 1  # SQLite's largest integer: a line claiming more is no record of ours
 BEST_SQL = (
     "UPDATE temp.reconcile_expected SET best ="
     " (SELECT max(ok) FROM temp.reconcile_seen s WHERE s.id = reconcile_expected.id)"
@@ -183,12 +192,14 @@ def check(
     report = Report(sink.name)
     with contextlib.closing(reader.findings(sink.timeout, stop)) as findings:
         for item in findings:
-            if isinstance(item, bool):
+            if isinstance(item, Ask):
+                item.answer.set_result(_depths(conn, item.lines))
+            elif isinstance(item, bool):
                 report.manifests += 1
                 if item:
                     report.damaged_manifests += 1
             else:
-                conn.executemany(SEEN_SQL, _judge(conn, item))
+                conn.executemany(SEEN_SQL, [(seen.id, int(seen.intact)) for seen in item])
     conn.execute("CREATE INDEX temp.reconcile_seen_id ON reconcile_seen (id)")
     conn.execute(BEST_SQL)
     for seq, purged, best in conn.execute(VERDICTS_SQL):
@@ -204,25 +215,25 @@ def check(
     return report
 
 
-def _judge(conn: sqlite3.Connection, chunk: list[Seen]) -> list[tuple[str, int]]:
-    """Each line's (id, ok): intact on the share, and the very record the store holds."""
-    marks = ",".join("?" * len(chunk))
-    held = {
-        str(rid): (int(seq), bytes(body), bool(purged))
-        for rid, seq, body, purged in conn.execute(
-            f"SELECT id, seq, body, purged_at IS NOT NULL FROM records WHERE id IN ({marks})",  # noqa: S608  # placeholders only
-            [s.id for s in chunk],
-        )
-    }
-    rows: list[tuple[str, int]] = []
-    for seen in chunk:
-        mine = held.get(seen.id)
-        ok = (
-            seen.intact
-            and mine is not None
-            and mine[0] == seen.seq
-            # a tombstone is not what was sent: a purged record is judged by its manifest
-            and (mine[2] or hashlib.sha256(mine[1]).hexdigest() == seen.sha256)
-        )
-        rows.append((seen.id, int(ok)))
-    return rows
+def _depths(conn: sqlite3.Connection, lines: list[tuple[str, int, str]]) -> list[Depth]:
+    """How deeply to look at each line (id, seq, sha256) on the share: in full for the very
+    record the store holds, by sizes for a purged one (its tombstone is not what was sent: it
+    is judged by its manifest), not at all for any other (unknown, or not what the store holds)."""
+    seqs = [seq for _, seq, _ in lines if 0 < seq <= MAX_SEQ]
+    held: dict[int, tuple[str, bool, bytes | None]] = {}
+    if seqs:
+        sql = EXPECTED_OF_SQL.format(",".join("?" * len(seqs)))
+        for seq, rid, purged, body in conn.execute(sql, seqs):
+            held[int(seq)] = (str(rid), bool(purged), None if body is None else bytes(body))
+    depths: list[Depth] = []
+    for rid, seq, sha256 in lines:
+        mine = held.get(seq)
+        if mine is None or mine[0] != rid:
+            depths.append(Depth.NONE)
+        elif mine[1]:
+            depths.append(Depth.PRESENCE)
+        elif mine[2] is not None and hashlib.sha256(mine[2]).hexdigest() == sha256:
+            depths.append(Depth.FULL)
+        else:
+            depths.append(Depth.NONE)
+    return depths
