@@ -281,7 +281,9 @@ class PostgresStorage(Storage):
         return Workstations([WorkstationOut(ws, int(c), int(s), float(t)) for ws, c, s, t in rows])
 
     async def chain(self, workstation: str) -> ChainStatus | None:
-        async with self._conn() as conn:
+        async with self._conn() as conn, conn.transaction():
+            # One snapshot for every part of the status, however many receivers write meanwhile.
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             cur = await conn.execute(pg(q.CHAIN_SUMMARY), (workstation,))
             summary = await cur.fetchone()
             if summary is None or not summary[0]:

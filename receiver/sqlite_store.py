@@ -220,6 +220,13 @@ class SqliteStorage(Storage):
         conn = self._r()
 
         def run() -> ChainStatus | None:
+            conn.execute("BEGIN")  # one snapshot for every part of the status
+            try:
+                return status()
+            finally:
+                conn.execute("COMMIT")
+
+        def status() -> ChainStatus | None:
             count, first, last = conn.execute(q.CHAIN_SUMMARY, (workstation,)).fetchone()
             if not count:
                 return None
