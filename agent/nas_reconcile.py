@@ -57,9 +57,11 @@ EXPECTED_SQL = (
     " JOIN records r ON r.seq = d.seq WHERE d.sink = ? AND d.state = 'delivered'"
 )
 SEEN_SQL = "INSERT INTO temp.reconcile_seen (id, ok) VALUES (?, ?)"
-# The records of a chunk of manifest lines, by their seqs, among those the check judges.
+# The records of a chunk of manifest lines, by their seqs, among those the check judges. A
+# record retention purged since the check began counts as purged: its body is a tombstone now.
 EXPECTED_OF_SQL = (
-    "SELECT e.seq, e.id, e.purged, CASE WHEN e.purged THEN NULL ELSE r.body END"
+    "SELECT e.seq, e.id, e.purged OR r.purged_at IS NOT NULL,"
+    " CASE WHEN e.purged OR r.purged_at IS NOT NULL THEN NULL ELSE r.body END"
     " FROM temp.reconcile_expected e JOIN main.records r ON r.seq = e.seq WHERE e.seq IN ({})"
 )
 MAX_SEQ = (1 << 63) - 1  # SQLite's largest integer: a line claiming more is no record of ours

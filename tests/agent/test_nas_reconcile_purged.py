@@ -4,11 +4,18 @@ does not read the share's whole history again."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
 
+import pytest
+
+from agent.nas_manifests import Ask, Seen, ShareReader
 from agent.retention import Retention
+from tests.agent.support import WAIT_S
 from tests.agent.test_nas_reconcile import BATCH, Post, flip, post
 
 
@@ -73,3 +80,27 @@ async def test_a_purged_record_with_a_file_or_its_manifest_gone_is_lost(
         assert (report.lost.count, report.lost.ranges) == (7, [[2, 8]])
         assert (report.checked, report.requeued) == (0, None)  # nothing can be sent again
         assert not report.ok
+
+
+async def test_a_record_purged_while_the_check_runs_is_judged_as_purged(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with post(tmp_path, data_dir) as p:
+        await p.capture(BATCH)
+        await p.deliver()
+        loop = asyncio.get_running_loop()
+        findings = ShareReader.findings
+
+        def purge_first(
+            reader: ShareReader, timeout: float, stop: threading.Event | None = None
+        ) -> Generator[Ask | list[Seen] | bool, None, None]:
+            # The check took its delivered set already; retention purges them all before the
+            # share is read, so every body the check looks at is a tombstone now.
+            asyncio.run_coroutine_threadsafe(purge_all(p), loop).result(WAIT_S)
+            return findings(reader, timeout, stop)
+
+        monkeypatch.setattr(ShareReader, "findings", purge_first)
+        report = await p.reconcile()
+        # Intact on the share, judged by their manifest lines: not "damaged".
+        assert (report.damaged.count, report.missing.count, report.lost.count) == (0, 0, 0)
+        assert (report.checked, report.intact, report.ok) == (BATCH, BATCH, True)
