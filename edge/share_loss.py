@@ -46,8 +46,13 @@ class ShareLosses:
                 self._keep()
             self._alarms.clear(code)
             return
-        if seqs in (self._raised.get(sink), self._acknowledged.get(sink)):
-            return  # known: still waiting for an acknowledgement, or acknowledged
+        if seqs == self._raised.get(sink):
+            return  # known, still waiting for an acknowledgement
+        if seqs == self._acknowledged.get(sink):
+            # Back to the loss already acknowledged: an alarm of another loss since then ends.
+            if self._raised.pop(sink, None) is not None:
+                self._alarms.clear(code)
+            return
         self._raised.pop(sink, None)  # superseded by this loss: not an acknowledgement
         self._alarms.clear(code)
         self._raised[sink] = seqs

@@ -33,6 +33,11 @@ async def test_an_acknowledged_loss_stays_quiet_until_it_changes(tmp_path: Path)
     (alarm,) = alarms.active()
     assert "3 records" in alarm.message and "seqs 4-5,9" in alarm.message
 
+    losses.found("nas", 2, "4-5")  # back to the acknowledged loss: the other alarm ends
+    assert active(alarms) == []
+    losses.found("nas", 3, "4-5,9")
+    assert active(alarms) == [CODE]
+
     losses.found("nas", 0, "")  # restored from a backup: cleared, acknowledgement forgotten
     assert active(alarms) == []
     losses.found("nas", 2, "4-5")
