@@ -19,7 +19,7 @@ from receiver import ReceiverError, SetupError
 from receiver.checks import WORKSTATION
 from receiver.region import CA_CERT, Region, init_region, pem_key, write_private, write_public
 from receiver.tokens import DEFAULT_VALID_S, TokenStore
-from receiver.trust import register_key, retired_path
+from receiver.trust import KEY_ID, RETIRED, register_key, retired_path
 
 EXIT_OK, EXIT_FAIL = 0, 1
 # A token lives at most a month: one that never expires is a standing key to the region.
@@ -131,6 +131,18 @@ def cmd_trust_key(args: argparse.Namespace) -> int:
         print("  (remove that file to revoke the key)")
     if done.revoked is not None:
         print(f"revoked: key {done.revoked}, not kept: what it sealed is no longer accepted")
+    if args.revoke_old and not done.changed:
+        # Nothing was replaced, so nothing was revoked: say which retired keys still count.
+        prefix = f"{args.workstation}."
+        still = sorted(
+            path
+            for path in (directory / RETIRED).glob(f"{prefix}*.pem")
+            if KEY_ID.fullmatch(path.name.removeprefix(prefix).removesuffix(".pem"))
+        )
+        print("error: --revoke-old revoked nothing: the key was already current.", file=sys.stderr)
+        for path in still:
+            print(f"  still trusted, retired: {path} (remove it to revoke)", file=sys.stderr)
+        return EXIT_FAIL
     return EXIT_OK
 
 

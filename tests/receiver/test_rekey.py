@@ -191,6 +191,11 @@ def test_trust_key_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "retired:" not in out
     assert current_path(trust, "ws-1").read_bytes() == public_pem(stations[2].key.public_key())
     assert [p.name for p in (trust / "retired").iterdir()] == [kept.name]
+    # Again with the same key: nothing replaced, so nothing revoked, and it says what still counts.
+    assert cli([*args, str(tmp_path / "2.pub"), "--revoke-old"]) == 1
+    err = capsys.readouterr().err
+    assert "--revoke-old revoked nothing" in err
+    assert f"still trusted, retired: {kept} (remove it to revoke)" in err
 
 
 async def test_the_daemon_delivers_its_backlog_across_a_rekey(
