@@ -76,12 +76,9 @@ async def post_batch(request: web.Request) -> web.Response:
     batch = await asyncio.to_thread(check, data, encoding, request.app[TRUST_KEY])
     check_batch_sender(request, batch.workstation)
     storage = request.app[STORAGE_KEY]
-    if batch.retired:
-        receipts = await storage.ingest_backlog(
-            batch.workstation, batch.key_id, batch.current_key, batch.records, time.time()
-        )
-    else:
-        receipts = await storage.ingest(batch.workstation, batch.key_id, batch.records, time.time())
+    receipts = await storage.ingest(
+        batch.workstation, batch.key_id, batch.records, time.time(), batch.newer
+    )
     counts = {s: 0 for s in Status}
     for receipt in receipts:
         counts[receipt.status] += 1

@@ -28,8 +28,8 @@ from edge.wire import (
     load_public_key,
     verify_run,
 )
-from receiver.storage import BlobRefs, Checked
-from receiver.trust import KEY_ID, current_path, retired_path
+from receiver.storage import BlobRefs, Checked, Newer
+from receiver.trust import KEY_ID, current_path, newer_keys, retired_path
 
 log = logging.getLogger("receiver")
 
@@ -86,12 +86,9 @@ class CheckedBatch:
     workstation: str
     key_id: str
     records: list[Checked]
-    current_key: str  # the workstation's current key id: another than key_id when it is retired
-
-    @property
-    def retired(self) -> bool:
-        """Sealed with a retired key: only records before the newer key's start are stored."""
-        return self.key_id != self.current_key
+    # For a batch sealed with a retired key, the keys newer than it: only records before the
+    # first seq stored under one of them are stored. None: sealed with the current key.
+    newer: Newer | None
 
 
 class Trust:
@@ -121,6 +118,12 @@ class Trust:
             log.warning("batch of %s refused: key %s is not trusted for it", workstation, shown)
             raise Refused(403, "unknown_key")
         return retired[0], current[1]
+
+    def newer(self, workstation: str, kid: str, current: str) -> Newer:
+        """The keys newer than the retired key `kid` as the directory orders them; the current
+        key alone, unordered, when it records no order for `kid`."""
+        keys = newer_keys(self.directory, workstation, kid, current)
+        return Newer((current,), ordered=False) if keys is None else Newer(keys, ordered=True)
 
     def _read(self, path: Path, kid: str | None) -> tuple[Ed25519PublicKey, str] | None:
         """The key in `path` and its id (which must be `kid` when given); None when the file is
@@ -222,4 +225,7 @@ def check(data: bytes, encoding: str, trust: Trust) -> CheckedBatch:
         )
         for rec, ln, reason in zip(batch.records, links, reasons, strict=True)
     ]
-    return CheckedBatch(batch.workstation, batch.key_id, records, current_key)
+    newer = None
+    if batch.key_id != current_key:
+        newer = trust.newer(batch.workstation, batch.key_id, current_key)
+    return CheckedBatch(batch.workstation, batch.key_id, records, newer)

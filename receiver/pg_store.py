@@ -40,6 +40,7 @@ from receiver.storage import (
     Checked,
     Cursor,
     Lookup,
+    Newer,
     RecordOut,
     RecordPage,
     Storage,
@@ -89,34 +90,35 @@ def pg(query: str) -> str:
 
 
 async def _retired_from(
-    conn: psycopg.AsyncConnection[Any], workstation: str, key_id: str, current_key: str
+    conn: psycopg.AsyncConnection[Any], workstation: str, key_id: str, newer: Newer
 ) -> int | None:
     """`Lookup.retired_from` for a batch under the retired key `key_id` (`sql.KEY_FIRST_SEQ`)."""
-    cur = await conn.execute(pg(q.KEY_FIRST_SEQ), (workstation, key_id))
-    row = await cur.fetchone()
-    first = None if row is None else row[0]
-    if first is None:
-        cur = await conn.execute(pg(q.KEY_FIRST_SEQ), (workstation, current_key))
-    else:
-        params = (workstation, workstation, workstation, first, key_id)
-        cur = await conn.execute(pg(q.OTHER_KEY_AFTER), params)
-    row = await cur.fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+
+    async def one(query: str, params: tuple[object, ...]) -> int | None:
+        cur = await conn.execute(pg(query), params)
+        row = await cur.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    first = await one(q.KEY_FIRST_SEQ, (workstation, key_id, 0))
+    if first is not None and not newer.ordered:
+        return await one(q.OTHER_KEY_AFTER, (workstation, workstation, workstation, first, key_id))
+    bounds = [await one(q.KEY_FIRST_SEQ, (workstation, kid, first or 0)) for kid in newer.keys]
+    return min((b for b in bounds if b is not None), default=None)
 
 
 async def _lookup(
     conn: psycopg.AsyncConnection[Any],
     workstation: str,
     key_id: str,
-    current_key: str | None,
+    newer: Newer | None,
     records: Sequence[Checked],
 ) -> Lookup:
     """What `decide()` needs of the database, inside the batch's transaction (after its lock on
     the workstation: every batch of it another receiver stored before is seen)."""
     ids, preds, shas = wanted(records)
     lookup = Lookup()
-    if current_key is not None:
-        lookup.retired_from = await _retired_from(conn, workstation, key_id, current_key)
+    if newer is not None:
+        lookup.retired_from = await _retired_from(conn, workstation, key_id, newer)
     if ids:
         cur = await conn.execute("SELECT id, seq, hash FROM records WHERE id = ANY(%s)", (ids,))
         for rid, seq, digest in await cur.fetchall():
@@ -198,7 +200,7 @@ class PostgresStorage(Storage):
         self,
         workstation: str,
         key_id: str,
-        current_key: str | None,
+        newer: Newer | None,
         records: Sequence[Checked],
         received_at: float,
     ) -> list[Receipt]:
@@ -207,7 +209,7 @@ class PostgresStorage(Storage):
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 (f"midas-receiver/{self.schema or ''}/{workstation}",),
             )
-            lookup = await _lookup(conn, workstation, key_id, current_key, records)
+            lookup = await _lookup(conn, workstation, key_id, newer, records)
             receipts = decide(records, lookup)
             todo = [
                 i for i, r in enumerate(receipts) if r is not None and r.status is Status.STORED

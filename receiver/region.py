@@ -5,6 +5,7 @@
     <region>/enroll.db                      one-time enrollment tokens (`receiver.tokens`)
     <region>/trusted/<workstation>.pem      the enrolled workstations' Ed25519 public keys
     <region>/trusted/retired/               keys they enrolled before (`receiver.trust`)
+    <region>/trusted/replaced/              which key replaced which (`receiver.trust`)
 
 Workstations pin the region CA for the server's certificate and present a client certificate
 the same CA issued at enrollment, with their workstation id as its common name. Operators (the

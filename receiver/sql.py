@@ -71,12 +71,16 @@ CHAIN_KEYS = (
     "GROUP BY key_id ORDER BY MIN(seq), key_id LIMIT ?"
 )
 
-# The bound of a batch sealed with a retired key (`Lookup.retired_from`). A workstation seals
-# with one key at a time, in seq order: after the first record stored under the retired key,
-# the first record under any other key is a newer key's. With nothing stored under the retired
-# key, the current key is the only one known to be newer. Both are probes of the index
-# (workstation, key_id, seq), one per key of the workstation, never a scan of its records.
-KEY_FIRST_SEQ = "SELECT MIN(seq) FROM records WHERE workstation = ? AND key_id = ?"
+# The bound of a batch sealed with a retired key (`Lookup.retired_from`): the first seq stored
+# under one of the keys that replaced it in turn (`storage.Newer`), above the retired key's own
+# first seq when it has records here (a key registered again has those of its first use below
+# it). Each is a probe of the index (workstation, key_id, seq), never a scan of the records.
+# Parameters: workstation, key, the seq the first is looked for above (0: any).
+KEY_FIRST_SEQ = "SELECT MIN(seq) FROM records WHERE workstation = ? AND key_id = ? AND seq > ?"
+# Without an order recorded for the retired key, the rule of before: a workstation seals with
+# one key at a time, in seq order, so after the first record stored under the retired key the
+# first record under any other key is a newer key's; with nothing stored under the retired
+# key, the current key is the only one known to be newer (`KEY_FIRST_SEQ`).
 # Parameters: workstation three times, the retired key's first seq, the retired key.
 OTHER_KEY_AFTER = (
     "WITH RECURSIVE k (key_id) AS ("

@@ -20,6 +20,7 @@ from receiver.storage import (
     Checked,
     Cursor,
     Lookup,
+    Newer,
     RecordOut,
     RecordPage,
     Storage,
@@ -155,7 +156,7 @@ class SqliteStorage(Storage):
         self,
         workstation: str,
         key_id: str,
-        current_key: str | None,
+        newer: Newer | None,
         records: Sequence[Checked],
         received_at: float,
     ) -> list[Receipt]:
@@ -164,7 +165,7 @@ class SqliteStorage(Storage):
         def run() -> list[Receipt]:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                receipts = _ingest(conn, workstation, key_id, current_key, records, received_at)
+                receipts = _ingest(conn, workstation, key_id, newer, records, received_at)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -297,30 +298,33 @@ class SqliteStorage(Storage):
 
 
 def _retired_from(
-    conn: sqlite3.Connection, workstation: str, key_id: str, current_key: str
+    conn: sqlite3.Connection, workstation: str, key_id: str, newer: Newer
 ) -> int | None:
     """`Lookup.retired_from` for a batch under the retired key `key_id` (`sql.KEY_FIRST_SEQ`)."""
-    (first,) = conn.execute(q.KEY_FIRST_SEQ, (workstation, key_id)).fetchone()
-    if first is None:
-        (bound,) = conn.execute(q.KEY_FIRST_SEQ, (workstation, current_key)).fetchone()
-    else:
+    (first,) = conn.execute(q.KEY_FIRST_SEQ, (workstation, key_id, 0)).fetchone()
+    if first is not None and not newer.ordered:
         params = (workstation, workstation, workstation, first, key_id)
         (bound,) = conn.execute(q.OTHER_KEY_AFTER, params).fetchone()
-    return None if bound is None else int(bound)
+        return None if bound is None else int(bound)
+    bounds = [
+        conn.execute(q.KEY_FIRST_SEQ, (workstation, kid, first or 0)).fetchone()[0]
+        for kid in newer.keys
+    ]
+    return min((int(b) for b in bounds if b is not None), default=None)
 
 
 def _ingest(
     conn: sqlite3.Connection,
     workstation: str,
     key_id: str,
-    current_key: str | None,
+    newer: Newer | None,
     records: Sequence[Checked],
     received_at: float,
 ) -> list[Receipt]:
     ids, preds, shas = wanted(records)
     lookup = Lookup()
-    if current_key is not None:
-        lookup.retired_from = _retired_from(conn, workstation, key_id, current_key)
+    if newer is not None:
+        lookup.retired_from = _retired_from(conn, workstation, key_id, newer)
     for part in q.chunks(ids):
         for rid, seq, digest in conn.execute(_lookup_ids(len(part)), part):
             lookup.by_id[rid] = (seq, bytes(digest))

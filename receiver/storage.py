@@ -12,9 +12,9 @@ than its body says is rejected `blob_size_mismatch`, and one whose image list ca
 rejected `bad_body` (a sealed body never changes: sending it again cannot help).
 
 A batch sealed with a retired key is a workstation's backlog from before a re-key: its records
-are stored only below the first seq stored under a newer key (`Lookup.retired_from`, looked up
-in the same transaction); one at or above it is rejected `retired_key`, so whoever holds a
-retired key cannot add records after the new chain started.
+are stored only below the first seq stored under a key that came after it (`Newer`; looked up in
+the same transaction, `Lookup.retired_from`); one at or above it is rejected `retired_key`, so
+whoever holds a retired key cannot add records after a newer key's chain started.
 """
 
 from __future__ import annotations
@@ -61,6 +61,14 @@ class Lookup:
     blobs: dict[str, int] = field(default_factory=dict)  # sha256 -> size, of those stored
     # For a batch under a retired key: the first seq stored under a newer key (None: no bound).
     retired_from: int | None = None
+
+
+class Newer(NamedTuple):
+    """The keys that replaced a retired key in turn, the current one last (`trust.newer_keys`);
+    not `ordered` (none recorded): the current key alone, bound as before (sql.OTHER_KEY_AFTER)."""
+
+    keys: tuple[str, ...]
+    ordered: bool
 
 
 def wanted(records: Sequence[Checked]) -> tuple[list[str], list[int], list[str]]:
@@ -322,36 +330,28 @@ class Storage(ABC):
     async def close(self) -> None: ...
 
     async def ingest(
-        self, workstation: str, key_id: str, records: Sequence[Checked], received_at: float
-    ) -> list[Receipt]:
-        """Answer and store a checked batch sealed with the workstation's current key."""
-        return await self.store_batch(workstation, key_id, None, records, received_at)
-
-    async def ingest_backlog(
         self,
         workstation: str,
         key_id: str,
-        current_key: str,
         records: Sequence[Checked],
         received_at: float,
+        newer: Newer | None = None,
     ) -> list[Receipt]:
-        """Answer and store a checked batch sealed with a retired key (`current_key` is the
-        current one): records at or after the first seq stored under a newer key are rejected
-        `retired_key`."""
-        return await self.store_batch(workstation, key_id, current_key, records, received_at)
+        """Answer and store a checked batch; one sealed with a retired key (`newer`: the keys
+        newer than it) only below the first seq stored under one of those (`retired_key`)."""
+        return await self.store_batch(workstation, key_id, newer, records, received_at)
 
     @abstractmethod
     async def store_batch(
         self,
         workstation: str,
         key_id: str,
-        current_key: str | None,
+        newer: Newer | None,
         records: Sequence[Checked],
         received_at: float,
     ) -> list[Receipt]:
         """Answer and store a checked batch in one transaction; receipts in batch order. With
-        `current_key` (the batch's key is retired), `Lookup.retired_from` is looked up in that
-        transaction, after every earlier batch of the workstation committed."""
+        `newer`, `Lookup.retired_from` is looked up in it, after every earlier batch committed."""
 
     @abstractmethod
     async def put_blob(self, sha256: str, data: bytes, received_at: float) -> bool:

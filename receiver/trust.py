@@ -2,15 +2,17 @@
 
     <trust>/<workstation>.pem                    the workstation's current key
     <trust>/retired/<workstation>.<key_id>.pem   keys it sealed with before a re-key
+    <trust>/replaced/<workstation>.<key_id>      "<key id> <UTC time>": the key that replaced it
 
 A workstation is trusted while its current key is there; a batch is verified with the key its
 `key_id` names, current or retired, so the backlog a workstation sealed before a re-key is still
-delivered (a retired key's records only below the first seq stored under a newer key: the
-storage checks that). Registering a new key keeps the one it replaces as retired. Removing a
-file revokes that key (removing `<workstation>.pem`, the whole workstation); the receiver
-notices at the next batch. Retired keys live in their own directory: a key id has no dot, so
-no workstation's file name there can be read as another's, and no current key's name can pass
-for a retired one.
+delivered (a retired key's records only below the first seq stored under a key that came after
+it, `newer_keys`: the storage checks that). Registering a new key keeps the one it replaces as
+retired and records which key replaced it (also for a revoked key: the order trusts nothing, it
+says which keys are newer). Removing a file revokes that key (removing `<workstation>.pem`, the
+whole workstation); the receiver notices at the next batch. Retired keys live in their own
+directory: a key id has no dot, so no workstation's file name there can be read as another's,
+and no current key's name can pass for a retired one.
 
 Registrations take the directory's lock (`.register.lock`, flock) around reading the current
 key, retiring it and replacing it, so two at once (two enrollments, or an enrollment and
@@ -20,6 +22,7 @@ key, retiring it and replacing it, so two at once (two enrollments, or an enroll
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import logging
 import os
@@ -38,6 +41,7 @@ from receiver.region import write_public
 log = logging.getLogger("receiver.trust")
 
 RETIRED = "retired"
+REPLACED = "replaced"
 KEY_ID = re.compile(r"^[0-9a-f]{16}$")  # what `edge.wire.key_id` returns
 # A workstation id starts with a letter or digit: no key file is ever named like the lock.
 LOCK_FILE = ".register.lock"
@@ -54,6 +58,46 @@ def retired_path(directory: Path, workstation: str, kid: str) -> Path:
     if not KEY_ID.match(kid):
         raise ValueError("not a key id")
     return directory / RETIRED / f"{workstation}.{kid}.pem"
+
+
+def replaced_path(directory: Path, workstation: str, kid: str) -> Path:
+    """Where the key that replaced `kid` is recorded; `kid` must match KEY_ID."""
+    if not KEY_ID.match(kid):
+        raise ValueError("not a key id")
+    return directory / REPLACED / f"{workstation}.{kid}"
+
+
+def successor(directory: Path, workstation: str, kid: str) -> str | None:
+    """The id of the key that replaced `kid`, or None when none is recorded (an unreadable
+    record is logged and counts as none)."""
+    path = replaced_path(directory, workstation, kid)
+    try:
+        fields = path.read_bytes().split()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        log.warning("key order file %s: %s", path.name, exc.strerror or exc)
+        return None
+    found = fields[0].decode("ascii", "replace") if fields else ""
+    if not KEY_ID.fullmatch(found):
+        log.warning("key order file %s does not name a key id; ignored", path.name)
+        return None
+    return found
+
+
+def newer_keys(directory: Path, workstation: str, kid: str, current: str) -> tuple[str, ...] | None:
+    """The keys that came after the retired key `kid`: the one that replaced it, the one that
+    replaced that one, ..., and the current key, last. None when no successor of `kid` is
+    recorded (a key retired before the order was recorded, or put in `retired/` by hand).
+    A record missing further on (a key file replaced by hand) ends the walk at the current key."""
+    step = successor(directory, workstation, kid)
+    if step is None:
+        return None
+    seen: list[str] = []
+    while step is not None and step not in (current, kid, *seen):
+        seen.append(step)
+        step = successor(directory, workstation, step)
+    return (*seen, current)
 
 
 def public_pem(public: Ed25519PublicKey) -> bytes:
@@ -103,8 +147,9 @@ def register_key(
     """Make `public` the workstation's current key; the key it replaces is kept as retired
     (with `keep_old=False`, revoked: a key that leaked seals nothing more that is accepted).
 
-    The retired copy is durable before the current key is replaced, so a crash in between
-    never leaves the old key's backlog without its key. A key registered again after it was
+    The retired copy, and the record of which key replaced it, are durable before the current
+    key is replaced, so a crash in between never leaves the old key's backlog without its key
+    nor its bound. A key registered again after it was
     retired becomes current again and leaves the retired directory. One registration of the
     directory at a time (its lock).
     """
@@ -136,10 +181,25 @@ def _register(
                 target = retired_path(directory, workstation, retired)
                 target.parent.mkdir(mode=0o755, exist_ok=True)
                 write_public(target, public_pem(previous))
+            _record_successor(directory, workstation, retired, kid)
     write_public(current, public_pem(public))
-    with contextlib.suppress(FileNotFoundError):
-        retired_path(directory, workstation, kid).unlink()
+    # Current again (a restored key): neither retired nor replaced any more.
+    for stale in (
+        retired_path(directory, workstation, kid),
+        replaced_path(directory, workstation, kid),
+    ):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
     if keep_old or retired is None:
         return Registered(kid, retired, changed=True)
     log.warning("the replaced key %s of %s is revoked, not kept as retired", retired, workstation)
     return Registered(kid, None, changed=True, revoked=retired)
+
+
+def _record_successor(directory: Path, workstation: str, old: str, new: str) -> None:
+    """Record that `new` replaced `old`, durably, before `new` becomes current: a batch under
+    `old` is bounded by what every key after it stored."""
+    target = replaced_path(directory, workstation, old)
+    target.parent.mkdir(mode=0o755, exist_ok=True)
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_public(target, f"{new} {when}\n".encode("ascii"))

@@ -6,6 +6,7 @@ PostgreSQL; the bound read in the storing transaction with two PostgreSQL receiv
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import aiohttp
@@ -14,7 +15,7 @@ from receiver.app import serve
 from receiver.checks import Trust
 from receiver.pg_store import INSERT_MANY
 from receiver.storage import Checked, Storage
-from receiver.trust import register_key
+from receiver.trust import REPLACED, register_key
 from tests.receiver.support import (
     VISIBLE_S,
     Workstation,
@@ -72,6 +73,52 @@ async def test_a_retired_key_without_stored_records_is_bounded_by_the_current_ke
     far = Workstation("ws-1", ws.key, next_seq=100)
     assert await send(http, url, far, far.records(1)) == [RETIRED]
     assert [seq for seq, _ in await seqs(http, url, "ws-1")] == [1, 2, 3, 4, 5]
+
+
+async def test_a_key_retired_two_re_keys_ago_is_bounded_by_every_key_after_it(
+    http: aiohttp.ClientSession, url: str, ws: Workstation, trust_dir: Path
+) -> None:
+    backlog = ws.records(3)  # key A: never delivered before the re-keys
+    b = rekeyed(ws)
+    register_key(trust_dir, "ws-1", b.key.public_key())
+    assert await send(http, url, b, b.records(3)) == [STORED] * 3  # seqs 4 to 6
+    b_backlog = b.records(1)  # seq 7, not delivered before the next re-key
+    c = rekeyed(b)
+    register_key(trust_dir, "ws-1", c.key.public_key())  # current, nothing stored under it yet
+    # A's records from B's first seq on, after its range or inside it as chain starts.
+    for seq in (50, 4, 5):
+        forged = Workstation("ws-1", ws.key, next_seq=seq)
+        assert await send(http, url, forged, forged.records(1)) == [RETIRED]
+    assert await send(http, url, ws, backlog) == [STORED] * 3
+    assert await send(http, url, ws, ws.records(1)) == [RETIRED]  # A sealing on at seq 4
+    # B's own backlog (seq 7) still arrives: nothing is stored under C yet.
+    assert await send(http, url, b, b_backlog) == [STORED]
+    assert await send(http, url, c, c.records(2)) == [STORED] * 2  # seqs 8 and 9
+    assert await send(http, url, b, b.records(1)) == [RETIRED]  # seq 10
+    far = Workstation("ws-1", ws.key, next_seq=60)
+    assert await send(http, url, far, far.records(1)) == [RETIRED]
+    assert [seq for seq, _ in await seqs(http, url, "ws-1")] == list(range(1, 10))
+
+
+async def test_a_trust_directory_without_the_key_order_keeps_the_rule_of_before(
+    http: aiohttp.ClientSession, url: str, ws: Workstation, trust_dir: Path
+) -> None:
+    """Keys retired before the order was recorded: only the current key is known to be newer
+    than a retired key without stored records, and for one with stored records, any key whose
+    first record comes after its first."""
+    ws.records(3)  # key A: seqs 1 to 3, never delivered
+    b = rekeyed(ws)
+    register_key(trust_dir, "ws-1", b.key.public_key())
+    assert await send(http, url, b, b.records(3)) == [STORED] * 3  # seqs 4 to 6
+    c = rekeyed(b)
+    register_key(trust_dir, "ws-1", c.key.public_key())
+    shutil.rmtree(trust_dir / REPLACED)
+    # What the order bounds (the test above) is stored: the current key C has stored nothing.
+    far = Workstation("ws-1", ws.key, next_seq=50)
+    assert await send(http, url, far, far.records(1)) == [STORED]
+    assert await send(http, url, c, c.records(2)) == [STORED] * 2  # seqs 7 and 8
+    assert await send(http, url, b, b.records(1)) == [RETIRED]  # B sealing on at seq 7
+    assert [seq for seq, _ in await seqs(http, url, "ws-1")] == [4, 5, 6, 7, 8, 50]
 
 
 def checked(station: Workstation, count: int) -> list[Checked]:
