@@ -4,14 +4,19 @@ the daemon's through its store's own writer, the command's on its own connection
 from __future__ import annotations
 
 import asyncio
+import math
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from agent import nas_reconcile, outbox
-from agent.nas_reconcile import Report, Seqs
+from agent.nas_reconcile import REQUEUE_SQL, Report, Seqs
 from agent.nas_reconciler import ReconcileResult
+from edge.store import Store
+from edge.store.writer import Statement
 from tests.agent.support import add_records, open_store, wait_for
 from tests.agent.test_nas_reconcile import (
     BATCH,
@@ -125,6 +130,31 @@ async def test_the_daemon_re_queues_through_its_store_in_batches(
     tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(nas_reconcile, "REQUEUE_ROWS", ROWS)
+    # What the real store is asked to apply, and whether the check's own connection can write:
+    # both delegate to the real code.
+    applied: list[tuple[Store, list[tuple[str, int, int]]]] = []
+    real_apply = Store.apply
+
+    async def apply(self: Store, statements: Sequence[Statement]) -> int:
+        for sql, rows in statements:
+            if sql == REQUEUE_SQL:  # rows of (sink, first seq, last seq)
+                applied.append((self, cast("list[tuple[str, int, int]]", list(rows))))
+        return await real_apply(self, statements)
+
+    writes: list[str] = []
+    real_check = nas_reconcile.check
+
+    def check(conn: sqlite3.Connection, *args: Any, **kwargs: Any) -> Report:
+        try:  # a statement that would change nothing, yet needs a writable database
+            conn.execute("UPDATE deliveries SET state = state WHERE 0")
+        except sqlite3.OperationalError as exc:
+            writes.append("refused" if "readonly" in str(exc) else str(exc))
+        else:
+            writes.append("written")
+        return real_check(conn, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "apply", apply)
+    monkeypatch.setattr(nas_reconcile, "check", check)
     # No periodic check during the test: the share is damaged first, then one check is made.
     async with daemon(data_dir, share(tmp_path), every=3600.0) as d:
         await add_records(d.store, 3 * BATCH)
@@ -147,6 +177,17 @@ async def test_the_daemon_re_queues_through_its_store_in_batches(
         again = await d.forwarder.reconcilers[0].run_once()
         assert again.result is ReconcileResult.INTACT
         assert not d.task.done()
+    # Checked once the daemon stopped (a failure here leaves no delivery running meanwhile).
+    # Both checks read on a connection that refuses writes.
+    assert writes == ["refused"] * 2
+    # Every record re-queued by the daemon's own store, at most ROWS in each transaction, and
+    # nothing more at the second check.
+    assert applied and all(store is d.store for store, _ in applied)
+    sizes = [sum(last - first + 1 for _, first, last in rows) for _, rows in applied]
+    assert len(applied) >= math.ceil(len(wanted) / ROWS)
+    assert max(sizes) <= ROWS
+    ranges = [(first, last) for _, rows in applied for _, first, last in rows]
+    assert sorted(seq for first, last in ranges for seq in range(first, last + 1)) == wanted
 
 
 async def _empty_store(data_dir: Path) -> None:
