@@ -174,7 +174,8 @@ class NasSink(Sink):
         self.in_flight += 1
         threading.Thread(target=work, name=f"nas:{self.name}", daemon=True).start()
         try:
-            return await asyncio.wait_for(future, self.timeout)
+            async with asyncio.timeout(self.timeout):
+                return await future
         except TimeoutError:
             raise SinkUnavailable(
                 f"the share did not answer within {self.timeout:g} s (hung mount?)"

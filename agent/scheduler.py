@@ -54,8 +54,7 @@ log = logging.getLogger("midas_edge.forwarding")
 
 # Statistics (backlog count, oldest age) are refreshed at most this often while busy.
 STATS_EVERY_S = 1.0
-# How long a stopping loop lets the outcomes of its last batch commit.
-SETTLE_ON_EXIT_S = 2.0
+SETTLE_ON_EXIT_S = 2.0  # how long a stopping loop lets the outcomes of its last batch commit
 # The sealing task wakes the sinks after each batch; this is only the fallback re-check.
 SEAL_POLL_S = 1.0
 
@@ -360,7 +359,8 @@ class SinkScheduler:
         if self._committed_seq > await self._sealed_seq():
             timeout = min(timeout, SEAL_POLL_S)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     async def _sealed_seq(self) -> int:
         rows = await self._store.query("SELECT coalesce(max(seq), 0) FROM seals")

@@ -242,7 +242,8 @@ async def _print_events(app: App, duration: float | None, out: Any) -> None:
         while True:
             timeout = None if deadline is None else max(0.0, deadline - loop.time())
             try:
-                event = await asyncio.wait_for(sub.get(), timeout)
+                async with asyncio.timeout(timeout):
+                    event = await sub.get()
             except TimeoutError:
                 return
             if event is None:

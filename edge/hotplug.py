@@ -81,7 +81,8 @@ class Hotplug:
         while (remaining := deadline - loop.time()) > 0:
             kick = self._kick
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(kick.wait(), min(self.poll_interval, remaining))
+                async with asyncio.timeout(min(self.poll_interval, remaining)):
+                    await kick.wait()
             now = node_id(path)
             if now is not None and now != before:
                 return True

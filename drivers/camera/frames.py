@@ -74,7 +74,8 @@ class LatestFrame:
                 return None
             changed = self._changed
             try:
-                await asyncio.wait_for(changed.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await changed.wait()
             except TimeoutError:
                 continue  # checked once more above, then None
         return None

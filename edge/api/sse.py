@@ -112,7 +112,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             quiet_since = time.monotonic()
             while session.ended() is None:
                 try:
-                    event = await asyncio.wait_for(sub.get(), wait_s)
+                    async with asyncio.timeout(wait_s):
+                        event = await sub.get()
                 except TimeoutError:
                     if time.monotonic() - quiet_since >= KEEPALIVE_S:
                         await resp.write(b": keepalive\n\n")

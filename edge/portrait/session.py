@@ -361,4 +361,5 @@ async def _settled(worker: FrameWorker[_Analysed]) -> None:
 async def _first(stop: Awaitable[object], timeout: float) -> None:  # noqa: ASYNC109
     """Wait for `stop` or `timeout` seconds, whichever comes first."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop, timeout)
+        async with asyncio.timeout(timeout):
+            await stop

@@ -124,7 +124,8 @@ class Writer:
         while True:
             try:
                 if dirty:
-                    item = await asyncio.wait_for(self._queue.get(), IDLE_CHECKPOINT_S)
+                    async with asyncio.timeout(IDLE_CHECKPOINT_S):
+                        item = await self._queue.get()
                 else:
                     item = await self._queue.get()
             except TimeoutError:

@@ -21,6 +21,7 @@ from agent.sink_status import SinkState
 from edge.config import ForwardingConfig, SinkConfig
 from edge.store import Store
 from tests.agent.support import (
+    WAIT_S,
     Clock,
     Recorder,
     ScriptedSink,
@@ -303,3 +304,20 @@ async def test_a_batch_never_mixes_signing_keys(data_dir: Path) -> None:
         await drain(scheduler(store, sink, Clock(), batch_records=10))
         assert sink.batches == [[1, 2, 3], [4, 5]]
         assert keys == [{first_key}, {"k-new"}]
+
+
+async def test_a_cancel_that_meets_a_wake_up_still_stops_the_loop(data_dir: Path) -> None:
+    async with open_store(data_dir, [("a", True)]) as store:
+        sink = ScriptedSink("a")
+        s = SinkScheduler(
+            sink, sink_config("a", interval=3600.0), ForwardingConfig(), store, Recorder()
+        )
+        for _ in range(20):  # the race is a matter of one loop turn: try it several times
+            task = asyncio.create_task(s.run())
+            await wait_for(lambda: _true(s.status.state is SinkState.OK))
+            for _ in range(5):
+                await asyncio.sleep(0)  # waiting for a wake-up by now
+            s.wake()  # the wait ends in this very turn ...
+            task.cancel()  # ... as the stop arrives: the stop must not be lost
+            done, _ = await asyncio.wait({task}, timeout=WAIT_S)
+            assert task in done and task.cancelled()
