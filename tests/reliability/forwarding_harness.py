@@ -25,7 +25,7 @@ from edge.wire import Receipt, Status
 from receiver.app import serve
 from receiver.checks import Trust
 from receiver.sqlite_store import SqliteStorage
-from receiver.storage import Checked
+from receiver.storage import Checked, Newer
 from tests.agent.support import check_share
 from tests.reliability.daemon import Daemon
 from tests.reliability.faultproxy import FaultProxy, Mode
@@ -90,9 +90,14 @@ class CountingStorage(SqliteStorage):
         self.receipts: Counter[Status] = Counter()
 
     async def ingest(
-        self, workstation: str, key_id: str, records: Sequence[Checked], received_at: float
+        self,
+        workstation: str,
+        key_id: str,
+        records: Sequence[Checked],
+        received_at: float,
+        newer: Newer | None = None,
     ) -> list[Receipt]:
-        receipts = await super().ingest(workstation, key_id, records, received_at)
+        receipts = await super().ingest(workstation, key_id, records, received_at, newer)
         self.receipts.update(r.status for r in receipts)
         return receipts
 
