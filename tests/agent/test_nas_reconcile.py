@@ -419,14 +419,7 @@ async def test_the_check_reads_the_share_and_writes_nothing(tmp_path: Path, data
 def test_a_hung_share_fails_the_check_instead_of_hanging(
     tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    release = threading.Event()
-
-    def hung(root: Path, sentinel: str, require_mount: bool) -> None:
-        release.wait(30)  # a stat() on a hard-mounted share that stopped answering
-        verify_share(root, sentinel, require_mount)
-
-    monkeypatch.setattr("agent.nas_manifests.verify_share", hung)
-    asyncio.run(_empty_store(data_dir))
+    release = hung_share(data_dir, monkeypatch)
     config = nas_config(share(tmp_path), timeout=0.3)
     conn = outbox.connect(data_dir)
     try:
@@ -437,7 +430,22 @@ def test_a_hung_share_fails_the_check_instead_of_hanging(
         conn.close()
 
 
-async def _empty_store(data_dir: Path) -> None:
+def hung_share(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An empty store, and a share whose mount check hangs (a stat() on a hard-mounted share
+    that stopped answering) until the returned event is set (at most a minute)."""
+
+    def hung(root: Path, sentinel: str, require_mount: bool) -> None:
+        release.wait(60)
+        verify_share(root, sentinel, require_mount)
+
+    release = threading.Event()
+    monkeypatch.setattr("agent.nas_manifests.verify_share", hung)
+    asyncio.run(empty_store(data_dir))
+    return release
+
+
+async def empty_store(data_dir: Path) -> None:
+    """A store with one NAS sink and nothing in it."""
     async with open_store(data_dir, [("nas", True)]):
         pass
 

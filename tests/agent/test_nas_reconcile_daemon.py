@@ -20,13 +20,14 @@ from agent import nas_reconcile, outbox
 from agent.forwarder import Forwarder
 from agent.nas_reconcile import Report
 from agent.nas_reconciler import ReconcileResult, ReconcileRun
-from agent.nas_sink import UNMOUNTED_ENV, NasSink, verify_share
+from agent.nas_sink import UNMOUNTED_ENV, NasSink
 from agent.sink_status import SinkState
 from edge.alarms import Acknowledged
 from edge.config import RECONCILE_EVERY_S, Config, from_mapping
 from edge.errors import ConfigError
 from edge.store import Store
 from tests.agent.support import Recorder, add_records, open_store, states, wait_for
+from tests.agent.test_nas_reconcile import hung_share
 from tests.agent.test_nas_sink import share
 from tests.helpers import config_dict, make_config, running, sim_device
 
@@ -269,14 +270,7 @@ async def test_a_purged_record_gone_from_the_share_raises_the_alarm_and_the_even
 def test_stopping_ends_a_check_of_a_hung_share(
     tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    release = threading.Event()
-
-    def hung(root: Path, sentinel: str, require_mount: bool) -> None:
-        release.wait(60)  # a stat() on a hard-mounted share that stopped answering
-        verify_share(root, sentinel, require_mount)
-
-    monkeypatch.setattr("agent.nas_manifests.verify_share", hung)
-    asyncio.run(_empty_store(data_dir))
+    release = hung_share(data_dir, monkeypatch)
     config = nas_config(data_dir, share(tmp_path)).sinks[0]
     config = msgspec.structs.replace(config, timeout=60.0)
     stop = threading.Event()
@@ -327,11 +321,6 @@ def _failed(runs: list[ReconcileRun]) -> ReconcileRun | None:
 
 async def _true(value: bool) -> bool:
     return value
-
-
-async def _empty_store(data_dir: Path) -> None:
-    async with open_store(data_dir, [("nas", True)]):
-        pass
 
 
 async def test_a_new_loss_raises_the_alarm_again_after_an_acknowledged_one(

@@ -17,10 +17,11 @@ from agent.nas_reconcile import REQUEUE_SQL, Report, Seqs
 from agent.nas_reconciler import ReconcileResult
 from edge.store import Store
 from edge.store.writer import Statement
-from tests.agent.support import add_records, open_store, wait_for
+from tests.agent.support import add_records, wait_for
 from tests.agent.test_nas_reconcile import (
     BATCH,
     WS,
+    empty_store,
     flip,
     manifest_deleted,
     post,
@@ -115,7 +116,7 @@ async def test_a_record_purged_since_the_check_is_not_re_queued(
 
 
 def test_the_daemon_reads_the_store_on_a_connection_that_cannot_write(data_dir: Path) -> None:
-    asyncio.run(_empty_store(data_dir))
+    asyncio.run(empty_store(data_dir))
     conn = outbox.connect(data_dir, read_only=True)
     try:
         conn.execute("CREATE TEMP TABLE t (seq INTEGER)")  # the check's bookkeeping
@@ -188,8 +189,3 @@ async def test_the_daemon_re_queues_through_its_store_in_batches(
     assert max(sizes) <= ROWS
     ranges = [(first, last) for _, rows in applied for _, first, last in rows]
     assert sorted(seq for first, last in ranges for seq in range(first, last + 1)) == wanted
-
-
-async def _empty_store(data_dir: Path) -> None:
-    async with open_store(data_dir, [("nas", True)]):
-        pass
