@@ -1,4 +1,5 @@
-"""Test helpers: configs, a daemon running in the test's loop, an SSE client."""
+"""Test helpers: configs, a daemon running in the test's loop, an SSE client, the CLI in a
+process of its own."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,3 +108,19 @@ async def next_of(events: AsyncIterator[SseEvent], kind: str, timeout: float = 1
             if event.type == kind:
                 return event
     raise AssertionError(f"stream ended before a {kind} event")
+
+
+async def midas_cli(*args: str, timeout: float = 60.0) -> tuple[int, str, str]:
+    """`midas-edge ARGS...` in a process of its own, stdin closed: exit code, stdout, stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "edge",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

@@ -7,11 +7,9 @@ exit code is 1; the healthy root passes with exit code 0.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 
 from provisioning.doctor import diagnose, render
 from provisioning.selftest import CheckResult
+from tests.helpers import midas_cli
 from tests.provisioning.staging import WORKSTATION, Bench, bench
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="staging owners needs root")
@@ -43,22 +42,10 @@ def short_lived_certificate(b: Bench, days: float) -> None:
 
 
 async def doctor_cli(root: Path, *args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "edge",
-        "doctor",
-        "--root",
-        str(root),
-        "--config",
-        CONFIG,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    code, out, _ = await midas_cli(
+        "doctor", "--root", str(root), "--config", CONFIG, *args, timeout=CLI_TIMEOUT_S
     )
-    out, err = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT_S)
-    assert proc.returncode is not None, err
-    return proc.returncode, out.decode()
+    return code, out
 
 
 async def test_doctor_passes_when_healthy_and_names_a_fix_for_each_problem(

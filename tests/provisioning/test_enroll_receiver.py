@@ -9,10 +9,8 @@ certificate names.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import ssl
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from receiver.region import Region, init_region
 from receiver.region_cli import region_tls
 from receiver.sqlite_store import SqliteStorage
 from receiver.tokens import TokenError, TokenStore
+from tests.helpers import midas_cli
 from tests.receiver.support import Workstation
 
 CLI_TIMEOUT_S = 60.0
@@ -221,18 +220,7 @@ def test_redeem_is_atomic_with_the_callers_checks(tmp_path: Path) -> None:
 
 
 async def _cli(*args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "edge",
-        "receiver",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT_S)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    return await midas_cli("receiver", *args, timeout=CLI_TIMEOUT_S)
 
 
 async def test_ca_init_and_enroll_token_commands(tmp_path: Path) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from drivers.access.sim import AccessStxSim
+from tests.helpers import midas_cli
 from tests.provisioning.staging import PASSPORT_LINK, node, snapshot, usb_device
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="staging owners needs root")
@@ -18,19 +17,8 @@ CLI_TIMEOUT_S = 90.0
 
 
 async def provision_cli(*args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "edge",
-        "provision",
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT_S)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
+    code, out, err = await midas_cli("provision", *args, timeout=CLI_TIMEOUT_S)
+    return code, out + err
 
 
 async def test_scripted_dry_run_then_run_with_an_answers_file(tmp_path: Path) -> None:

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
-import sys
 from pathlib import Path
 
 import pytest
 
 from receiver.region import init_region
 from receiver.tokens import TokenStore
+from tests.helpers import midas_cli
 
 CLI_TIMEOUT_S = 60.0
 
 
 async def receiver_cli(*args: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "edge",
-        "receiver",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT_S)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
+    code, out, err = await midas_cli("receiver", *args, timeout=CLI_TIMEOUT_S)
+    return code, out + err
 
 
 @pytest.mark.parametrize("hours", ["nan", "inf", "-inf", "0", "-1", "720.5", "1e9"])
