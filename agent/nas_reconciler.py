@@ -121,7 +121,10 @@ class NasReconciler:
                 log.info("share check skipped while the sink is not ok", extra={"sink": name})
             self._skipping = True
             run = ReconcileRun(name, ReconcileResult.SKIPPED, error=f"the sink is {state.value}")
-        self._observer.sink_reconciled(run)
+        try:
+            self._observer.sink_reconciled(run)
+        except Exception:  # reporting must not stop the checks, nor the sinks beside them
+            log.exception("share check could not be reported", extra={"sink": name})
         return run
 
     async def _check(self) -> ReconcileRun:

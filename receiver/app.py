@@ -207,7 +207,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 def _not_newer(since: str, version: int) -> bool:
     """Whether `version` is no newer than the `since` a workstation sent (its list in force)."""
-    return since.isdigit() and len(since) <= 18 and version <= int(since)
+    return since.isascii() and since.isdigit() and len(since) <= 18 and version <= int(since)
 
 
 async def get_latest_alert_list(request: web.Request) -> web.Response:

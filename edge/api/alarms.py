@@ -1,7 +1,8 @@
 """`POST /v1/alarms/{code}/ack`: an officer acknowledges an alarm that waits for one.
 
-Only alarms raised with `ack_required` (a late alert hit) are acknowledged this way; a
-condition such as a full disk or an unplugged device clears by itself once fixed (409).
+Only alarms raised with `ack_required` (a late alert hit, records lost on a share) are
+acknowledged this way; a condition such as a full disk or an unplugged device clears by itself
+once fixed (409).
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ import logging
 import msgspec
 from aiohttp import web
 
-from edge import records
 from edge.api.context import CONTEXT
 from edge.errors import StoreError
 from edge.portrait.errors import PortraitError
@@ -43,11 +42,13 @@ async def start(request: web.Request) -> web.Response:
     if wanted.record is not None:
         # The link goes into a signed record: it must name a stored travel document.
         try:
-            body = await request.app[CONTEXT].store.get_body(wanted.record)
+            rows = await request.app[CONTEXT].store.query(
+                "SELECT kind FROM records WHERE id = ? AND purged_at IS NULL", (wanted.record,)
+            )
         except StoreError:
             log.exception("record read failed")
             return _reply({"error": "the record store cannot be read"}, 503)
-        if body is None or records.decode(body).kind is not Kind.DOCUMENT:
+        if not rows or rows[0][0] != Kind.DOCUMENT.value:
             return _reply({"error": "record: no travel-document record with that id"}, 422)
     try:
         session = await portraits.start(wanted.record, "request")

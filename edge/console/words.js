@@ -157,6 +157,7 @@ export const PORTRAIT_ENDINGS = {
   capturing: "Taking the portrait\u2026",
   stored: "Portrait stored.",
   no_usable_frame: "No usable portrait. Press P to take it again.",
+  superseded: "Ended: a new capture began.",
   camera_unavailable: "The camera is not available.",
   failed: "The portrait could not be taken.",
 };

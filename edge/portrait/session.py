@@ -280,7 +280,8 @@ class Portraits:
             # The frame being analysed at the deadline still counts.
             await _first(_settled(worker), LAST_FRAME_WAIT_S)
         finally:
-            if session.analysed == 0 and session.best is None and not seen_any:
+            ended_early = session.superseded
+            if session.analysed == 0 and session.best is None and not seen_any and not ended_early:
                 session.state = "camera_unavailable"
             await worker.stop()
 

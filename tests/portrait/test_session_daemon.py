@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from edge.app import App
 from edge.config import Config
 from edge.errors import ConfigError
 from edge.records import Kind
-from tests.helpers import make_config, next_of, running, sim_device, sse_events
+from tests.helpers import make_config, make_record, next_of, running, sim_device, sse_events
 from tests.portrait import scenes
 
 # A short capture keeps the tests quick; analysis still runs at its real pace.
@@ -151,6 +152,15 @@ async def test_requests_without_a_usable_camera_are_refused(
             app.api_url + "/v1/portrait", headers=bad, data=b'{"record": "r1"}'
         ) as resp:
             assert resp.status == 422  # the link goes into a signed record: it must exist
+        # A stored document can be linked; once retention purged it (a tombstone), not any more.
+        document = await (await app.store.append(make_record(1)))
+        link = json.dumps({"record": document.id}).encode()
+        async with http.post(app.api_url + "/v1/portrait", headers=bad, data=link) as resp:
+            assert resp.status == 202
+        purged = "UPDATE records SET purged_at = '2026-01-01T00:00:00.000Z' WHERE seq = ?"
+        await app.store.apply([(purged, [(document.seq,)])])
+        async with http.post(app.api_url + "/v1/portrait", headers=bad, data=link) as resp:
+            assert resp.status == 422
 
 
 def test_portrait_camera_must_name_a_device(data_dir: Path) -> None:
@@ -176,7 +186,7 @@ async def test_one_capture_at_a_time_and_a_full_duration_without_early_end(
             portraits.start(None, "request"), portraits.start(None, "request")
         )
         assert first.id != second.id
-        assert first.state != "capturing"  # ended by the second before it began
+        assert first.state == "superseded"  # ended by the second before it began
         assert portraits.current is second
         running_tasks = [
             t for t in asyncio.all_tasks() if t.get_name().startswith("portrait:") and not t.done()
