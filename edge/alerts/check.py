@@ -23,6 +23,7 @@ from edge.alerts.index import Hit
 from edge.alerts.keeper import InForce, ListKeeper
 from edge.alerts.metrics import AlertMetrics
 from edge.alerts.normalize import record_keys
+from edge.documents.mrz_fields import CHECK_DIGIT_NAMES
 from edge.documents.result import Check, Issue
 from edge.records import Kind, Record
 
@@ -34,16 +35,7 @@ MISSING_WARNING = Issue("alert_list_missing", "no alert list in force: not check
 # Records that can name a traveller. Portraits and plain barcodes carry no identifier.
 _CHECKED_KINDS = frozenset({Kind.DOCUMENT, Kind.CHIP, Kind.BARCODE})
 # The machine zone's check digits (`edge.documents.mrz`): one failing makes the read unverified.
-DIGIT_CHECKS = frozenset(
-    {
-        "document_number",
-        "birth_date",
-        "expiry_date",
-        "personal_number",
-        "optional_data",
-        "composite",
-    }
-)
+DIGIT_CHECKS = frozenset(CHECK_DIGIT_NAMES)
 
 
 class Reference(msgspec.Struct, frozen=True):

@@ -9,9 +9,10 @@ and verified again at every poll (the server being behind is logged once per ver
 A drop dir is scanned for files; each is looked at once per (name, size, modification time).
 Its header is read first: a file no newer than the list in force is set aside unread into
 `refused/`, without a signature check. The newest file is offered first; once one is in force,
-the older ones are set aside the same way. A list put in force (or the one in force again) is
-deleted from the drop dir, as the data dir keeps it; a refused one is moved into `refused/`,
-except a truncated one, which may still be being copied and is read again when it changes.
+the older ones are set aside the same way, and so is a copy of the list in force (its version
+is not newer). A list put in force is deleted from the drop dir, as the data dir keeps it; a
+refused one is moved into `refused/`, except a truncated one, which may still be being copied
+and is read again when it changes, and one the data dir could not store, left to be tried again.
 """
 
 from __future__ import annotations

@@ -226,8 +226,7 @@ def record_keys(fields: Mapping[str, Any]) -> Keys:
 
     The same keys as `document_key` and `person_key` give; this is the capture path's form.
     """
-    state = _plain(_text(fields, "issuing_country"), _NOT_LETTER)
-    state = _COUNTRY_ALIASES.get(state, state)
+    state = country(_text(fields, "issuing_country"))
     code = _text(fields, "document_code")
     kind = _CLASS_BY_CODE.get(code[:1]) if code[:1].isupper() else None
     if kind is None:

@@ -209,12 +209,13 @@ _SLICES = {
     for fmt, layout in LAYOUTS.items()
 }
 _CD_POSITIONS = {fmt: layout.check_digit_positions() for fmt, layout in LAYOUTS.items()}
-_CHECK_NAMES = ("document_number", "birth_date", "expiry_date", "personal_number", "composite")
+# The names of the check-digit checks of every layout (the composite last).
+CHECK_DIGIT_NAMES = ("document_number", "birth_date", "expiry_date", "personal_number", "composite")
 # Verdicts of a document without errors: every check the layout has passed.
 ALL_PASSED = {
     fmt: {
         name: PASSED if pos >= 0 else NOT_APPLICABLE
-        for name, pos in zip(_CHECK_NAMES, positions, strict=True)
+        for name, pos in zip(CHECK_DIGIT_NAMES, positions, strict=True)
     }
     for fmt, positions in _CD_POSITIONS.items()
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 
@@ -210,3 +211,23 @@ def test_only_ascii_digits_make_a_birth_date(digits: str) -> None:
     assert birth(f"{digits}-08-12") is None
     assert birth("1974-\u0660\u0668") is None
     assert birth("1974-08-12") == "740812"
+
+
+@pytest.mark.parametrize("fmt", ["td1", "td2", "td3", "mrva", "mrvb"])
+def test_the_capture_path_keys_are_the_reference_keys(fmt: mrz_gen.Format) -> None:
+    rng = random.Random(9303)
+    for _ in range(200):
+        fields = parse_mrz(mrz_gen.random_mrz(rng, fmt)).fields
+        keys = record_keys(fields)
+        assert keys.document == document_key(
+            fields["issuing_country"], fields["document_code"], fields["document_number"]
+        )
+        assert keys.person == person_key(
+            fields["surname"], fields["given_names"], fields["birth_date_raw"]
+        )
+
+
+def test_a_digit_in_the_issuing_state_is_dropped_on_both_paths() -> None:
+    fields = {"issuing_country": "UT0", "document_code": "P", "document_number": "L898902C3"}
+    assert record_keys(fields).document == document_key("UT0", "P", "L898902C3")
+    assert record_keys(fields).document == document_key("UT", "P", "L898902C3")
