@@ -94,7 +94,11 @@ def _enroll(
         if common_name(csr.subject) != workstation or not WORKSTATION.match(workstation):
             raise Refused(403, "workstation_mismatch")
         cert = region.issue_client(workstation, csr_key)
-        registered = register_key(region.trust_dir, workstation, public)
+        try:
+            registered = register_key(region.trust_dir, workstation, public)
+        except OSError as exc:  # the token stays unused: the workstation may try again
+            log.error("enrollment of %s: trust dir: %s", workstation, exc.strerror or exc)
+            raise Refused(503, "trust_unavailable") from None
         if registered.retired is not None:
             log.warning(
                 "workstation %s enrolled a new chain key %s; its old key %s is kept as retired",

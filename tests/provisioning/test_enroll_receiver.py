@@ -241,3 +241,24 @@ async def test_ca_init_and_enroll_token_commands(tmp_path: Path) -> None:
     assert code == 1 and "ca init" in err
     code, _, err = await _cli("--region", str(region_dir))
     assert code == 2 and "--db is required" in err
+
+
+async def test_a_trust_dir_that_cannot_be_written_leaves_the_token_usable(
+    region: RegionServer,
+) -> None:
+    station = Workstation("ws-1")
+    token = region.token()
+    trust = region.region.trust_dir
+    aside = trust.with_name("trust-aside")
+    trust.rename(aside)
+    trust.write_text("not a directory")  # an unwritable trust dir, even for root
+    try:
+        with pytest.raises(EnrollError) as failed:
+            await _enroll(region, token, "ws-1", station.key)
+    finally:
+        trust.unlink()
+        aside.rename(trust)
+    assert failed.value.reason == "trust_unavailable"
+    assert "503" in str(failed.value)
+    done = await _enroll(region, token, "ws-1", station.key)  # the same token, once more
+    assert done.key_id == station.key_id
