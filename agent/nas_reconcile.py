@@ -234,7 +234,7 @@ def _depths(conn: sqlite3.Connection, lines: list[tuple[str, int, str]]) -> list
             depths.append(Depth.NONE)
         elif mine[1]:
             depths.append(Depth.PRESENCE)
-        elif mine[2] is not None and hashlib.sha256(mine[2]).hexdigest() == sha256:
+        elif mine[2] is not None and hashlib.sha256(mine[2]).hexdigest() == sha256.lower():
             depths.append(Depth.FULL)
         else:
             depths.append(Depth.NONE)

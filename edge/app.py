@@ -240,7 +240,7 @@ class App:
             self.hub.publish(Event("sink", msgspec.json.encode(status)))
 
     def _sink_alarm(self, status: SinkStatus) -> None:
-        """Alarm while a required sink has not taken a record for `forwarding.alarm_after` s."""
+        """Alarm while a required sink's oldest waiting record is `forwarding.alarm_after` s old."""
         limit = self.config.forwarding.alarm_after
         required = any(s.name == status.sink and s.required for s in self.config.sinks)
         code = f"sink_behind:{status.sink}"
@@ -248,7 +248,7 @@ class App:
         if limit > 0 and required and age >= limit:
             self.alarms.raise_(
                 code,
-                f"sink {status.sink} has delivered nothing for {age / 3600:.1f} h: "
+                f"sink {status.sink}: its oldest waiting record is {age / 3600:.1f} h old; "
                 f"{status.backlog} records wait on this workstation ({status.state.value})",
             )
         elif self.alarms.is_active(code):

@@ -268,8 +268,13 @@ class Store:
         if refusal is not None:
             self._refused(refusal)
             raise StorageFullError(refusal)
+        writing = asyncio.ensure_future(asyncio.to_thread(self._blobs.write, data))
         try:
-            sha = await asyncio.to_thread(self._blobs.write, data)
+            sha = await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            # The write goes on in its thread and pins the blob: give that pin back once done.
+            writing.add_done_callback(self._release_written)
+            raise
         except OSError as exc:
             reason = (
                 "the disk is full"
@@ -280,6 +285,10 @@ class Store:
             raise StorageFullError(reason) from exc
         self._blob_bytes += len(data)
         return BlobRef(sha256=sha, media_type=media_type, size=len(data), role=role)
+
+    def _release_written(self, writing: asyncio.Future[str]) -> None:
+        if not writing.cancelled() and writing.exception() is None:
+            self._blobs.release((writing.result(),))
 
     def release_blobs(self, refs: Iterable[BlobRef]) -> None:
         """Give up blobs put for a record that will not be appended."""

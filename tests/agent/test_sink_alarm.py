@@ -1,4 +1,4 @@
-"""A required sink that delivers nothing for `forwarding.alarm_after` raises an alarm."""
+"""A required sink whose oldest waiting record is `forwarding.alarm_after` old raises an alarm."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ async def test_an_unreachable_required_sink_raises_and_clears_an_alarm(data_dir:
         assert "1 records wait on this workstation" in alarm["message"]
         # The optional sink is as far behind (its share is not mounted), but raises nothing.
         assert not app.alarms.is_active("sink_behind:spare")
-        # The region takes the backlog: the alarm clears.
+        # A status with nothing waiting (the region took the backlog) clears the alarm.
         app.sink_changed(SinkStatus("region", SinkState.OK, 0, None))
         assert not app.alarms.is_active("sink_behind:region")
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from edge.normalize import Normalizer
 from edge.pipeline import Pipeline
 from edge.records import BlobRef, DeviceRef, Record
 from edge.store import Store
+from edge.store.blobs import BlobFiles
 from tests.helpers import make_record
 
 WAIT_S = 10.0
@@ -174,3 +176,35 @@ async def test_images_of_a_quarantined_database_are_not_swept(data_dir: Path) ->
         assert store.quarantined is None
         assert await store.remove_blobs([NO_BLOB]) == 0
         assert path.exists()
+
+
+async def test_a_capture_cancelled_while_its_image_is_written_gives_the_pin_back(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"an image whose capture is given up"
+    sha = hashlib.sha256(data).hexdigest()
+    async with blob_store(data_dir) as store, writing(store):
+        release = threading.Event()
+        real = BlobFiles._store
+
+        def slow(files: BlobFiles, digest: str, payload: bytes) -> None:
+            release.wait(WAIT_S)  # a slow disk: the capture is cancelled meanwhile
+            real(files, digest, payload)
+
+        monkeypatch.setattr(BlobFiles, "_store", slow)
+        put = asyncio.create_task(store.put_blob(data, "image/jpeg", "portrait"))
+        await asyncio.sleep(0.05)
+        put.cancel()
+        await asyncio.gather(put, return_exceptions=True)
+        assert put.cancelled()
+        release.set()
+        # Once the write ended in its thread, nobody references the image and nobody holds it
+        # any more: a removal deletes it.
+        removed = 0
+        for _ in range(int(WAIT_S / 0.01)):
+            removed = await store.remove_blobs([sha])
+            if removed:
+                break
+            await asyncio.sleep(0.01)
+        assert removed == 1
+        assert not store.read_blob_path(sha).exists()
